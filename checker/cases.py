@@ -1,0 +1,115 @@
+"""Table-driven policy cases (`<family>_test.yaml` beside each rule family), run on every engine.
+
+A case is a group input (SPEC §3 shape, already joined), an as-of date and the exact
+multiset of (level, person) findings its family must produce.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from checker.errors import PolicyError, Problem
+from checker.yamlload import YamlProblem, parse
+
+DEFAULT_AS_OF = "2026-11-29"
+_CASE_KEYS = {"name", "as_of", "group", "findings", "rule"}
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    line: int
+    name: str
+    rule: str
+    as_of: str
+    group: Mapping[str, Any]
+    expected: Counter[tuple[str, str | None]]
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def input(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "group": dict(self.group)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    actual: Counter[tuple[str, str | None]]
+
+    @property
+    def passed(self) -> bool:
+        return self.actual == self.case.expected
+
+    def explain(self) -> str:
+        missing = self.case.expected - self.actual
+        extra = self.actual - self.case.expected
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(_show(k) for k in sorted(missing.elements(), key=str)))
+        if extra:
+            parts.append("unexpected " + ", ".join(_show(k) for k in sorted(extra.elements(), key=str)))
+        return "; ".join(parts)
+
+
+def _show(key: tuple[str, str | None]) -> str:
+    level, person = key
+    return f"{level}({person})" if person else level
+
+
+def rule_of_file(path: str) -> str:
+    """policies/owner_location/owner_location_test.yaml -> owner-location."""
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0].removesuffix("_test")
+    return stem.replace("_", "-")
+
+
+def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
+    problems: list[Problem] = []
+    try:
+        doc = parse(data.decode("utf-8"))
+    except (YamlProblem, UnicodeDecodeError) as exc:
+        raise PolicyError([Problem(path, getattr(exc, "line", None), str(exc))]) from None
+    if doc is None or not isinstance(doc.value, dict) or not isinstance(doc.value.get("cases"), list):
+        raise PolicyError([Problem(path, 1, "a cases file must be a mapping with a `cases` list")])
+    cases = []
+    for index, raw in enumerate(doc.value["cases"]):
+        line = doc.line(("cases", index)) or 1
+        if not isinstance(raw, dict) or not {"name", "group", "findings"} <= raw.keys() or raw.keys() - _CASE_KEYS:
+            problems.append(Problem(path, line, f"a case needs name, group and findings (and may have as_of, "
+                                                f"rule); got {sorted(raw) if isinstance(raw, dict) else raw!r}"))
+            continue
+        rule = raw.get("rule") or rule_of_file(path)
+        if rule not in known_rules:
+            problems.append(Problem(path, line, f"case {raw['name']!r}: no rule family {rule!r} in the policies"))
+            continue
+        expected: Counter[tuple[str, str | None]] = Counter()
+        for item in raw["findings"] or ():
+            if not isinstance(item, dict) or item.get("level") not in ("deny", "warn") or item.keys() - {"level",
+                                                                                                       "person"}:
+                problems.append(Problem(path, line, f"case {raw['name']!r}: a finding is {{level, person?}}, "
+                                                    f"got {item!r}"))
+                continue
+            expected[(item["level"], item.get("person"))] += 1
+        cases.append(Case(path, line, str(raw["name"]), rule, str(raw.get("as_of") or DEFAULT_AS_OF),
+                          raw["group"], expected))
+    if problems:
+        raise PolicyError(problems)
+    return cases
+
+
+def outcome(case: Case, raw: Mapping[str, Mapping[str, list[Any]]]) -> Outcome:
+    """Compare one case with the engine's raw result for its input (only the case's own family counts)."""
+    actual: Counter[tuple[str, str | None]] = Counter()
+    seen = set()
+    for level, elements in (raw.get(case.rule) or {}).items():
+        for element in elements:
+            person = element.get("person") if isinstance(element, dict) else None
+            if (level, person) in seen:  # the checker reports one finding per identity
+                continue
+            seen.add((level, person))
+            actual[(level, person)] += 1
+    return Outcome(case, actual)

@@ -1,0 +1,142 @@
+"""Command line: click group and options only; the commands live in checker.commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checker import __version__
+from checker.engines import ENGINES
+from checker.errors import CheckerError
+from checker.models import FAIL_ON
+from checker.report import FORMATS
+
+
+@dataclass(frozen=True)
+class Options:
+    inventories: Path
+    policies: Path
+    as_of: str
+    engine: str
+    opa_urls: tuple[str, ...]
+    opa_token: str | None
+    format: str
+    output: str | None
+    fail_on: str
+    jobs: int
+    cache: bool
+
+
+def _as_of(_ctx: Any, _param: Any, value: str | None) -> str:
+    if value is None:
+        return dt.datetime.now(dt.UTC).date().isoformat()
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from None
+
+
+def common_options(func: Callable[..., int]) -> Callable[..., None]:
+    """SPEC §6 common options, on every subcommand; the wrapped command returns its exit code."""
+
+    @click.option("--inventories", type=click.Path(path_type=Path), default=Path("inventories"),
+                  show_default=True, help="Inventory folder.")
+    @click.option("--policies", type=click.Path(path_type=Path), default=Path("policies"), show_default=True,
+                  help="Policy folder.")
+    @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
+                  help="Evaluation date (default: today, UTC).")
+    @click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True)
+    @click.option("--opa-url", "opa_urls", multiple=True, envvar="CHECKER_OPA_URL",
+                  help="OPA server URL (repeatable; env CHECKER_OPA_URL, space separated).")
+    @click.option("--opa-token", envvar="CHECKER_OPA_TOKEN", help="Bearer token for the OPA servers.")
+    @click.option("--format", "format_", type=click.Choice(list(FORMATS)), default="table", show_default=True)
+    @click.option("--output", type=str, default=None, help="Write the report here (default: standard output).")
+    @click.option("--fail-on", type=click.Choice(FAIL_ON), default="deny", show_default=True)
+    @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+                  help="Worker processes (default: number of cores).")
+    @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+    @functools.wraps(func)
+    def wrapper(inventories: Path, policies: Path, as_of: str, engine: str, opa_urls: tuple[str, ...],
+                opa_token: str | None, format_: str, output: str | None, fail_on: str, jobs: int,
+                no_cache: bool, **kwargs: Any) -> None:
+        urls = tuple(u for url in opa_urls for u in url.split())
+        options = Options(inventories, policies, as_of, engine, urls, opa_token, format_, output, fail_on,
+                          jobs, not no_cache)
+        sys.exit(_run(func, options, **kwargs))
+
+    return wrapper
+
+
+def _run(func: Callable[..., int], options: Options, **kwargs: Any) -> int:
+    """The one error funnel: every failure to complete the run is exit 2, with its problems on stderr."""
+    try:
+        return func(options, **kwargs)
+    except CheckerError as exc:
+        for problem in exc.problems:
+            click.echo(f"checker: error: {problem}", err=True)
+        click.echo("checker: the run could not be completed (exit 2)", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("checker: interrupted", err=True)
+        return 130
+    except Exception:  # fail closed: an unexpected error never reads as a pass
+        click.echo(traceback.format_exc(), err=True)
+        click.echo("checker: internal error; the run could not be completed (exit 2)", err=True)
+        return 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="checker")
+def main() -> None:
+    """Check group inventories against access policies written in Rego."""
+
+
+@main.command()
+@common_options
+def validate(options: Options) -> int:
+    """Check the inventory and the policies; evaluate nothing."""
+    from checker.commands.validate import run
+
+    return run(options)
+
+
+@main.command()
+@common_options
+def audit(options: Options) -> int:
+    """Evaluate every group: the periodic org-wide run."""
+    from checker.commands.audit import run
+
+    return run(options)
+
+
+@main.command()
+@common_options
+@click.option("--base", required=True, help="The branch the change merges into.")
+@click.option("--head", default="HEAD", show_default=True)
+@click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+def diff(options: Options, base: str, head: str, repo: Path) -> int:
+    """Pre-merge check: findings the head introduces or resolves against the merge base."""
+    from checker.commands.diff import run
+
+    return run(options, base=base, head=head, repo=repo)
+
+
+@main.command("test")
+@common_options
+@click.option("--coverage", "coverage", type=click.FloatRange(0, 100), default=None,
+              help="Fail below this coverage percentage (engines that report coverage).")
+@click.option("-v", "--verbose", is_flag=True, help="A line for every test, not only failures.")
+def test_command(options: Options, coverage: float | None, verbose: bool) -> int:
+    """Run the policy tests: table-driven cases, and *_test.rego on engines that can."""
+    from checker.commands.test import run
+
+    return run(options, coverage=coverage, verbose=verbose)

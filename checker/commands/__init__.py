@@ -1,0 +1,47 @@
+"""One module per command; each `run(options, ...) -> int` returns the exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
+
+from checker import report
+from checker.engines import EngineOptions, PolicyEngine, make_engine
+from checker.models import RunResult
+from checker.policies import PolicySet
+
+if TYPE_CHECKING:
+    from checker.cli import Options
+
+
+def engine_options(options: Options) -> EngineOptions:
+    return EngineOptions(jobs=options.jobs, opa_urls=options.opa_urls, opa_token=options.opa_token,
+                         progress=sys.stderr.isatty())
+
+
+@contextlib.contextmanager
+def engine_for(options: Options, policy_set: PolicySet) -> Iterator[PolicyEngine]:
+    engine = make_engine(options.engine, policy_set, engine_options(options))
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@contextlib.contextmanager
+def output_stream(options: Options) -> Iterator[TextIO]:
+    if options.output in (None, "-"):
+        yield sys.stdout
+        return
+    with open(options.output, "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+def emit(options: Options, result: RunResult) -> int:
+    """Render the finished result and return its exit code (the reporter never decides it)."""
+    render = report.get(options.format)
+    with output_stream(options) as stream:
+        render(result, stream)
+    return result.exit_code(options.fail_on)

@@ -1,0 +1,236 @@
+"""The embedded engine: regopy (rego-cpp) in worker processes.
+
+Why processes: regopy releases the GIL but an Interpreter must not be shared between threads,
+and a native crash in a worker must fail the run (exit 2), never pass it. Each worker compiles
+the policies once into a bundle and then evaluates one group input per query.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from importlib import metadata
+from typing import Any
+
+from checker.engines import EngineOptions, RawResult, entry_query
+from checker.errors import EngineError, PolicyError, Problem
+from checker.models import Engine as EngineInfo
+from checker.policies import PolicySet
+
+BATCH_SIZE = 32
+
+_ERROR_HEAD = re.compile(r"\(error (\d+):")
+
+
+def regopy_version() -> str:
+    try:
+        return metadata.version("regopy")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def compile_problems(error_text: str, sources: Mapping[str, str]) -> list[Problem]:
+    """Turn regopy's s-expression error text into problems with file and line."""
+    problems = []
+    for match in _ERROR_HEAD.finditer(error_text):
+        start = match.end()
+        file = error_text[start:start + int(match.group(1))]
+        rest = error_text[start + len(file):]
+        where = re.match(r"\|(\d+)\|(\d+)", rest)
+        line = None
+        if where and file in sources:
+            line = sources[file][: int(where.group(1))].count("\n") + 1
+        msg = re.search(r"\(errormsg (\d+):", rest)
+        message = rest[msg.end(): msg.end() + int(msg.group(1))] if msg else "does not compile"
+        problems.append(Problem(file, line, f"policy error: {message}"))
+    return problems or [Problem("", None, f"policy error: {error_text.strip()[:500]}")]
+
+
+class Evaluator:
+    """One compiled bundle in one process. Not thread-safe; one per worker."""
+
+    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
+        from regopy import Interpreter
+        from regopy.rego_shared import RegoError
+
+        self._interp = Interpreter()
+        self._interp.strict_built_in_errors = True  # a builtin error must not read as "no finding"
+        sources = dict(modules)
+        try:
+            for path, source in modules:
+                self._interp.add_module(path, source)
+            self._interp.add_data_json(json.dumps(data))
+            self._bundle = self._interp.build(query, [])
+        except RegoError as exc:
+            raise PolicyError(compile_problems(str(exc), sources)) from None
+        if not self._bundle.ok():
+            raise PolicyError([Problem("", None, "policies did not compile on the embedded engine")])
+
+    def evaluate(self, document: Mapping[str, Any]) -> RawResult:
+        from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
+
+        self._interp.set_input(document)
+        # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
+        impl = rego_bundle_query(self._interp._impl, self._interp_bundle_impl)
+        try:
+            if not rego_output_ok(impl):
+                raise EngineError(_failed_output_message(impl))
+            text = rego_output_string(impl)
+        finally:
+            _free_output(impl)
+        if text.startswith("(error"):
+            msg = re.search(r"\(errormsg (\d+):", text)
+            raise EngineError(text[msg.end(): msg.end() + int(msg.group(1))] if msg else text[:300])
+        if text == "undefined":
+            raise EngineError("the rules' deny/warn sets came back undefined (are they all `contains` rules?)")
+        result = json.loads(text)
+        if isinstance(result, list):
+            if len(result) != 1:
+                raise EngineError(f"expected one result, got {len(result)}")
+            result = result[0]
+        bindings = result.get("bindings") or {}
+        if "x" not in bindings:
+            raise EngineError("the rules' deny/warn sets came back undefined (are they all `contains` rules?)")
+        return bindings["x"]  # type: ignore[no-any-return]
+
+    @property
+    def _interp_bundle_impl(self) -> Any:
+        return self._bundle._impl
+
+
+def _failed_output_message(impl: Any) -> str:
+    """The error message of a failed output, read node by node (str() of it has segfaulted)."""
+    from regopy.rego_shared import (
+        rego_node_get,
+        rego_node_size,
+        rego_node_type_name,
+        rego_node_value,
+        rego_output_node,
+    )
+
+    messages = []
+    try:
+        root = rego_output_node(impl)
+        for i in range(rego_node_size(root)):
+            error = rego_node_get(root, i)
+            for j in range(rego_node_size(error)):
+                child = rego_node_get(error, j)
+                if rego_node_type_name(child) in ("errormsg", "ErrorMsg"):
+                    messages.append(rego_node_value(child))
+    except Exception:  # pragma: no cover - best effort: the run fails either way
+        pass
+    return "; ".join(messages) or "evaluation failed"
+
+
+def _free_output(impl: Any) -> None:
+    from regopy.rego_shared import rego_free_output
+
+    rego_free_output(impl)
+
+
+# ---------------------------------------------------------------- worker processes
+
+_WORKER: Evaluator | None = None
+
+
+def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
+    global _WORKER
+    try:
+        _WORKER = Evaluator(modules, data, query)
+    except PolicyError:
+        _WORKER = None  # reported by the parent, which compiled first
+
+
+def _evaluate_batch(batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
+    """(key, ok, raw result or error message) for each input."""
+    assert _WORKER is not None, "worker has no compiled policies"
+    out = []
+    for key, document in batch:
+        try:
+            out.append((key, True, _WORKER.evaluate(document)))
+        except EngineError as exc:
+            out.append((key, False, str(exc)))
+    return out
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class EmbeddedEngine:
+    def __init__(self, policy_set: PolicySet, options: EngineOptions) -> None:
+        from checker.engines.embedded_capabilities import check_policies
+
+        refused = check_policies({m.path: m.source for m in policy_set.modules})
+        if refused:
+            raise PolicyError([Problem(path, line, message) for path, line, _name, message in refused])
+        self.info = EngineInfo("embedded", f"regopy {regopy_version()}")
+        self._modules = tuple((m.path, m.source) for m in policy_set.modules)
+        self._data = dict(policy_set.data)
+        self._query = entry_query(policy_set)
+        self._jobs = max(1, options.jobs)
+        self._pool: ProcessPoolExecutor | None = None
+        # Compile once here, in a throwaway process, so policy errors surface with file and line
+        # before any worker starts (and a compile-time crash cannot take the parent down).
+        self._compile_check()
+
+    def _compile_check(self) -> None:
+        with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+            try:
+                problems = pool.submit(_compile_only, self._modules, self._data, self._query).result()
+            except BrokenProcessPool:
+                raise EngineError("the embedded engine crashed while compiling the policies") from None
+        if problems:
+            raise PolicyError(problems)
+
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
+        if not inputs:
+            return {}
+        pool = self._ensure_pool()
+        results: dict[str, RawResult] = {}
+        failures = []
+        try:
+            for batch_result in pool.map(_evaluate_batch, _batches(list(inputs), BATCH_SIZE)):
+                for key, ok, value in batch_result:
+                    if ok:
+                        results[key] = value
+                    else:
+                        failures.append(Problem("", None, f"evaluating group {key}: {value}"))
+        except BrokenProcessPool:
+            self.close()
+            raise EngineError("an embedded engine worker died during evaluation (a native crash); "
+                              "the run is incomplete — try --engine opa") from None
+        if failures:
+            raise EngineError(failures)
+        return results
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._jobs, mp_context=_context(), initializer=_init_worker,
+                                             initargs=(self._modules, self._data, self._query))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> list[Problem]:
+    try:
+        Evaluator(modules, data, query)
+    except PolicyError as exc:
+        return exc.problems
+    return []
+
+
+def _context() -> Any:
+    # fork is fastest and safe here: the parent holds no regopy interpreter and no threads of ours.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(os.environ.get("CHECKER_MP_START", method))

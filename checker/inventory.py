@@ -1,0 +1,287 @@
+"""Read inventory files, validate them, and build the Inventory model.
+
+Three steps, so that `diff` can feed git blobs where `audit` feeds files on disk:
+  read_tree (disk I/O) -> parse_source (pure, per file, cacheable) -> build (pure, across files).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pycountry
+
+from checker import schema
+from checker.errors import InputError, Problem
+from checker.models import Group, Inventory, Location, Person, Waiver
+from checker.yamlload import Document, YamlProblem, parse
+
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def max_file_bytes() -> int:
+    return int(os.environ.get("CHECKER_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES))
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # as shown to users, e.g. inventories/groups/lark/ops.yaml
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    path: str
+    doc: Document | None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Known:
+    """What references are resolved against, besides the inventory itself."""
+
+    data_classes: frozenset[str]
+    jurisdictions: frozenset[str]
+    rule_ids: frozenset[str] | None = None  # None: don't check waiver rules (no policies at hand)
+
+    @classmethod
+    def from_policy_data(cls, data: Mapping[str, Any], rule_ids: Iterable[str] | None = None) -> Known:
+        return cls(frozenset(data.get("data_classes") or {}), frozenset(data.get("jurisdictions") or {}),
+                   frozenset(rule_ids) if rule_ids is not None else None)
+
+
+# ---------------------------------------------------------------- reading from disk
+
+
+def read_tree(root: Path, display_root: str | None = None) -> tuple[list[SourceFile], list[Problem]]:
+    """Every YAML file under root, with the problems of files that could not be read safely."""
+    display_root = display_root if display_root is not None else str(root)
+    if not root.is_dir():
+        return [], [Problem(display_root, None, "inventory folder not found")]
+    real_root = root.resolve()
+    sources: list[SourceFile] = []
+    problems: list[Problem] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        for name in list(dirnames):
+            if (here / name).is_symlink():
+                problem = _link_problem(here / name, real_root, root, display_root)
+                if problem:
+                    problems.append(problem)
+        for name in sorted(filenames):
+            if not name.endswith(YAML_SUFFIXES) or name.startswith("."):
+                continue
+            path = here / name
+            shown = _display(path, root, display_root)
+            if path.is_symlink():
+                problem = _link_problem(path, real_root, root, display_root)
+                if problem:
+                    problems.append(problem)
+                continue  # a link inside the tree: its target is read in its own right
+            source, problem = _read_file(path, shown)
+            if problem:
+                problems.append(problem)
+            elif source:
+                sources.append(source)
+    return sources, problems
+
+
+def _display(path: Path, root: Path, display_root: str) -> str:
+    rel = path.relative_to(root).as_posix()
+    return f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
+
+
+def _link_problem(path: Path, real_root: Path, root: Path, display_root: str) -> Problem | None:
+    shown = _display(path, root, display_root)
+    target = path.resolve()
+    if not target.exists():
+        return Problem(shown, None, f"broken symlink (-> {os.readlink(path)})")
+    if not target.is_relative_to(real_root):
+        return Problem(shown, None, f"symlink leaves the inventory tree (-> {target}); refusing to read it")
+    return None
+
+
+def _read_file(path: Path, shown: str) -> tuple[SourceFile | None, Problem | None]:
+    limit = max_file_bytes()
+    try:
+        if not path.is_file():
+            return None, None
+        size = path.stat().st_size
+        if size > limit:
+            return None, Problem(shown, None, f"file is {size:,} bytes, over the limit of {limit:,} "
+                                              "(CHECKER_MAX_FILE_BYTES)")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)  # never more than the limit, even if the file grew
+    except OSError as exc:
+        return None, Problem(shown, None, f"cannot read: {exc.strerror or exc}")
+    if len(data) > limit:
+        return None, Problem(shown, None, f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)")
+    return SourceFile(shown, data), None
+
+
+# ---------------------------------------------------------------- one file
+
+
+def parse_source(source: SourceFile) -> ParsedFile:
+    """Decode, parse and schema-check one file. Pure: the same bytes give the same result."""
+    if len(source.data) > max_file_bytes():
+        return ParsedFile(source.path, None, (Problem(source.path, None, "file is over the size limit"),))
+    try:
+        text = source.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = source.data[: exc.start].count(b"\n") + 1
+        return ParsedFile(source.path, None, (Problem(source.path, line, f"not UTF-8 text ({exc.reason} "
+                                                                          f"at byte {exc.start})"),))
+    text = text.removeprefix("\ufeff")
+    try:
+        doc = parse(text)
+    except YamlProblem as exc:
+        return ParsedFile(source.path, None, (Problem(source.path, exc.line, exc.message),))
+    if doc is None:
+        return ParsedFile(source.path, None, (Problem(source.path, 1, "empty file: expected a mapping with "
+                                                                      "people, groups or waivers"),))
+    if not isinstance(doc.value, dict):
+        return ParsedFile(source.path, None, (Problem(source.path, doc.line(()), "expected a mapping with "
+                                                                                 "people, groups or waivers"),))
+    return ParsedFile(source.path, doc, tuple(schema.validate(doc, source.path)))
+
+
+# ---------------------------------------------------------------- across files
+
+
+@dataclass
+class _Builder:
+    known: Known
+    people: dict[str, Person] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    waivers: dict[str, Waiver] = field(default_factory=dict)
+    # raw records kept until every file is in, so references can be checked in any file order
+    group_raw: list[tuple[str, Document, int]] = field(default_factory=list)
+    waiver_raw: list[tuple[str, Document, int]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, file: str, line: int | None, message: str) -> None:
+        self.problems.append(Problem(file, line, message))
+
+
+def build(files: Iterable[ParsedFile], known: Known) -> Inventory:
+    """Join every file into one Inventory, or raise InputError with every problem found."""
+    files = sorted(files, key=lambda f: f.path)
+    builder = _Builder(known)
+    for parsed in files:
+        builder.problems.extend(parsed.problems)
+    usable = [f for f in files if f.doc is not None and not f.problems]
+    for parsed in usable:
+        assert parsed.doc is not None
+        for index, _ in enumerate(parsed.doc.value.get("people") or ()):
+            _add_person(builder, parsed.path, parsed.doc, index)
+        builder.group_raw += [(parsed.path, parsed.doc, i) for i in range(len(parsed.doc.value.get("groups") or ()))]
+        builder.waiver_raw += [(parsed.path, parsed.doc, i)
+                               for i in range(len(parsed.doc.value.get("waivers") or ()))]
+    for path, doc, index in builder.group_raw:
+        _add_group(builder, path, doc, index)
+    for path, doc, index in builder.waiver_raw:
+        _add_waiver(builder, path, doc, index)
+    if builder.problems:
+        raise InputError(sorted(set(builder.problems), key=lambda p: (p.file, p.line or 0, p.message)))
+    return Inventory(builder.people, builder.groups, builder.waivers, tuple(f.path for f in files))
+
+
+def _field_lines(doc: Document, base: tuple[Any, ...], record: Mapping[str, Any]) -> dict[str, int]:
+    return {key: doc.lines[(*base, key)] for key in record if (*base, key) in doc.lines}
+
+
+def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
+    base = ("people", index)
+    raw = doc.value["people"][index]
+    lines = _field_lines(doc, base, raw)
+    pid = raw["id"]
+    if pid in b.people:
+        first = b.people[pid].location
+        b.problem(path, lines["id"], f"duplicate person id {pid!r} (first at {first.file}:{first.line})")
+        return
+    if pycountry.countries.get(alpha_2=raw["location"]) is None:
+        b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)")
+    record: dict[str, Any] = {"id": pid}
+    if "name" in raw:
+        record["name"] = raw["name"]
+    record.update(location=raw["location"], employment=raw["employment"],
+                  status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
+    b.people[pid] = Person(pid, record, Location(path, lines["id"]), lines)
+
+
+def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
+    base = ("groups", index)
+    raw = doc.value["groups"][index]
+    lines = _field_lines(doc, base, raw)
+    gid = raw["id"]
+    if gid in b.groups:
+        first = b.groups[gid].location
+        b.problem(path, lines["id"], f"duplicate group id {gid!r} (first at {first.file}:{first.line})")
+        return
+    owner = raw["owner"]
+    if owner not in b.people:
+        b.problem(path, lines["owner"], f"group {gid}: owner {owner!r} is not a known person")
+    member_lines: dict[str, int] = {}
+    for i, member in enumerate(raw["members"]):
+        member_lines[member] = doc.lines[(*base, "members", i)]
+        if member not in b.people:
+            b.problem(path, member_lines[member], f"group {gid}: member {member!r} is not a known person")
+    members = list(raw["members"])
+    if owner not in member_lines:  # the owner is a member whether listed or not
+        members.insert(0, owner)
+        member_lines[owner] = lines["owner"]
+    data_class_lines = {}
+    for i, name in enumerate(raw.get("data_classes") or ()):
+        data_class_lines[name] = doc.lines[(*base, "data_classes", i)]
+        if name not in b.known.data_classes:
+            b.problem(path, data_class_lines[name], f"group {gid}: unknown data class {name!r} "
+                                                    f"(known: {', '.join(sorted(b.known.data_classes))})")
+    for i, name in enumerate(raw.get("subject_jurisdictions") or ()):
+        if name not in b.known.jurisdictions:
+            b.problem(path, doc.lines[(*base, "subject_jurisdictions", i)],
+                      f"group {gid}: unknown jurisdiction {name!r} "
+                      f"(known: {', '.join(sorted(b.known.jurisdictions))})")
+    fields: dict[str, Any] = {"platform": raw["platform"], "kind": raw["kind"],
+                              "data_classes": list(raw.get("data_classes") or ()),
+                              "subject_jurisdictions": list(raw.get("subject_jurisdictions") or ())}
+    if "description" in raw:
+        fields["description"] = raw["description"]
+    b.groups[gid] = Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
+                          member_lines, lines, data_class_lines)
+
+
+def _add_waiver(b: _Builder, path: str, doc: Document, index: int) -> None:
+    base = ("waivers", index)
+    raw = doc.value["waivers"][index]
+    lines = _field_lines(doc, base, raw)
+    wid = raw["id"]
+    if wid in b.waivers:
+        first = b.waivers[wid].location
+        b.problem(path, lines["id"], f"duplicate waiver id {wid!r} (first at {first.file}:{first.line})")
+        return
+    if raw["group"] not in b.groups:
+        b.problem(path, lines["group"], f"waiver {wid}: group {raw['group']!r} is not a known group")
+    for key in ("person", "approved_by"):
+        if key in raw and raw[key] not in b.people:
+            b.problem(path, lines[key], f"waiver {wid}: {key} {raw[key]!r} is not a known person")
+    rules = b.known.rule_ids
+    if rules is not None and raw["rule"] not in rules:
+        b.problem(path, lines["rule"], f"waiver {wid}: rule {raw['rule']!r} is not a rule of the policies "
+                                       f"(known: {', '.join(sorted(rules))})")
+    b.waivers[wid] = Waiver(wid, raw["rule"], raw["group"], raw.get("person"), raw["reason"],
+                            raw["approved_by"], raw["expires"], Location(path, lines["id"]))
+
+
+def load(root: Path, display_root: str | None, known: Known) -> Inventory:
+    """Disk -> Inventory, reporting every problem of every file at once."""
+    sources, problems = read_tree(root, display_root)
+    parsed = [parse_source(s) for s in sources]
+    if problems:
+        raise InputError(problems + [p for f in parsed for p in f.problems])
+    return build(parsed, known)

@@ -1,0 +1,157 @@
+"""Immutable values that flow through the pipeline: load -> join -> evaluate -> waive -> compare -> report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+LEVELS = ("deny", "warn")
+FAIL_ON = ("deny", "warn", "any", "never")
+CHANGES = ("introduced", "resolved", "unchanged")
+# Rules the checker itself reports (SPEC §5); waivers never suppress them.
+WAIVER_RULES = ("waiver-expired", "waiver-unused")
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    record: Mapping[str, Any]  # exactly what policies see as a member/owner (SPEC §3)
+    location: Location  # the record's `id` line
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    fields: Mapping[str, Any]  # platform, kind, data_classes, subject_jurisdictions, description
+    owner: str
+    members: tuple[str, ...]  # each member once, the owner included
+    location: Location  # the group's `id` line
+    member_lines: Mapping[str, int] = field(default_factory=dict)
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    data_class_lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def data_classes(self) -> tuple[str, ...]:
+        return tuple(self.fields.get("data_classes", ()))
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: str
+    rule: str
+    group: str
+    person: str | None
+    reason: str
+    approved_by: str
+    expires: str  # YYYY-MM-DD; holds through this day
+    location: Location
+
+
+@dataclass(frozen=True)
+class Inventory:
+    people: Mapping[str, Person]
+    groups: Mapping[str, Group]
+    waivers: Mapping[str, Waiver]
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A rule family and what its # METADATA says about it."""
+
+    rule_id: str
+    package: str
+    file: str
+    levels: tuple[str, ...]  # which of deny/warn the family defines
+    title: str = ""
+    description: str = ""
+    remediation: str = ""
+    severity: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    level: str
+    group: str
+    person: str | None
+    message: str
+    location: Location | None = None
+    waived: bool = False
+    waiver: str | None = None
+    change: str | None = None
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """SPEC §7: (rule, group, person); the waiver id is part of it for the waiver rules."""
+        waiver = self.waiver if self.rule in WAIVER_RULES else None
+        return (self.rule, self.group, self.person or "", waiver or "")
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.group, self.rule, self.person or "", self.waiver or "", self.message)
+
+    def with_(self, **changes: Any) -> Finding:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run, format-neutral. Reporters read it; nobody mutates it."""
+
+    command: str
+    as_of: str
+    engine: Engine
+    groups: int
+    people: int
+    findings: tuple[Finding, ...]
+    rules: Mapping[str, RuleInfo] = field(default_factory=dict)
+    # diff only: findings the head's policies would add/drop on the head inventory
+    impact: tuple[Finding, ...] = ()
+    policies_changed: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict)  # base/head refs, inventory commit, ...
+
+    @property
+    def present(self) -> tuple[Finding, ...]:
+        """Findings present at the head (diff: not resolved)."""
+        return tuple(f for f in self.findings if f.change != "resolved")
+
+    def counts(self) -> dict[str, int]:
+        present = self.present
+        counts = {
+            "groups": self.groups,
+            "people": self.people,
+            "deny": sum(1 for f in present if f.level == "deny" and not f.waived),
+            "warn": sum(1 for f in present if f.level == "warn" and not f.waived),
+            "waived": sum(1 for f in present if f.waived),
+        }
+        for change in CHANGES:
+            counts[change] = sum(1 for f in self.findings if f.change == change)
+        return counts
+
+    def failing(self, fail_on: str) -> tuple[Finding, ...]:
+        """Findings that fail the run at this --fail-on level."""
+        if fail_on == "never":
+            return ()
+        levels = ("deny",) if fail_on == "deny" else LEVELS
+        candidates = [f for f in self.present if not f.waived and f.level in levels]
+        if self.command == "diff" and fail_on != "any":
+            candidates = [f for f in candidates if f.change == "introduced"]
+        return tuple(candidates)
+
+    def exit_code(self, fail_on: str) -> int:
+        return 1 if self.failing(fail_on) else 0

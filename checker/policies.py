@@ -1,0 +1,223 @@
+"""Find policy modules, data files and test cases; read # METADATA; compute a content digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from checker.errors import PolicyError, Problem
+from checker.models import LEVELS, RuleInfo
+from checker.yamlload import YamlProblem, parse
+
+FAMILY_PREFIX = "access."
+TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
+_PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
+# A rule head for deny/warn at the start of a line: `deny contains ...`, `deny[msg] { ...`, `warn := ...`.
+_RULE_HEAD = re.compile(r"^(deny|warn)\b(?!\s*\()", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str  # as shown to users, e.g. policies/owner_location/owner_location.rego
+    source: str
+
+    @property
+    def package(self) -> str | None:
+        match = _PACKAGE.search(_strip_comments(self.source))
+        return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    modules: tuple[Module, ...]  # evaluated
+    test_modules: tuple[Module, ...]  # *_test.rego, for OPA's test runner
+    case_files: tuple[str, ...]  # *_test.yaml: table-driven cases (display paths)
+    data: Mapping[str, Any]
+    rules: Mapping[str, RuleInfo]
+    digest: str  # moves when any module or data file changes
+    root: Path | None = None
+    case_sources: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def packages(self) -> dict[str, str]:
+        """rule id -> package."""
+        return {r.rule_id: r.package for r in self.rules.values()}
+
+
+def rule_id_for(package: str) -> str | None:
+    """`access.owner_location` -> `owner-location`; None for packages that are not rule families."""
+    if not package.startswith(FAMILY_PREFIX):
+        return None
+    name = package[len(FAMILY_PREFIX):]
+    if not name or "." in name:
+        return None
+    return name.replace("_", "-")
+
+
+def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
+    """Policies from a folder on disk."""
+    display_root = display_root if display_root is not None else str(root)
+    if not root.is_dir():
+        raise PolicyError([Problem(display_root, None, "policy folder not found")])
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(root).parts):
+            rel = path.relative_to(root).as_posix()
+            files[f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel] = path.read_bytes()
+    policy_set = from_files(files)
+    return PolicySet(**{**policy_set.__dict__, "root": root})
+
+
+def from_files(files: Mapping[str, bytes]) -> PolicySet:
+    """Policies from display path -> bytes (disk or git blobs). Raises PolicyError with every problem."""
+    problems: list[Problem] = []
+    modules, tests, cases = [], [], {}
+    data: dict[str, Any] = {}
+    data_origin: dict[str, str] = {}
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        raw = files[path]
+        name = path.rsplit("/", 1)[-1]
+        if not name.endswith((".rego", ".yaml", ".yml", ".json")):
+            continue
+        try:
+            text = raw.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text"))
+            continue
+        if name.endswith(TEST_SUFFIXES):
+            if name.endswith(".rego"):
+                tests.append(Module(path, text))
+            else:
+                cases[path] = raw
+            continue
+        digest.update(f"{path}\0{len(raw)}\0".encode() + raw)
+        if name.endswith(".rego"):
+            modules.append(Module(path, text))
+            continue
+        loaded = _load_data(path, text, problems)
+        if loaded is None:
+            continue
+        for key, value in loaded.items():
+            if key in data:
+                problems.append(Problem(path, None, f"data key {key!r} is already defined in {data_origin[key]}"))
+                continue
+            data[key] = value
+            data_origin[key] = path
+    rules = _rules(modules, problems)
+    for module in modules:
+        if module.package is None:
+            problems.append(Problem(module.path, 1, "no package declaration"))
+    if not modules and not problems:
+        problems.append(Problem("", None, "no policy modules (*.rego) found"))
+    if problems:
+        raise PolicyError(problems)
+    return PolicySet(tuple(modules), tuple(tests), tuple(sorted(cases)), data, rules, digest.hexdigest(),
+                     case_sources=cases)
+
+
+def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] | None:
+    if path.endswith(".json"):
+        try:
+            value = json.loads(text, object_pairs_hook=_no_duplicate_pairs)
+        except (ValueError, _DuplicateKey) as exc:
+            problems.append(Problem(path, getattr(exc, "lineno", None), f"not valid JSON: {exc}"))
+            return None
+    else:
+        try:
+            doc = parse(text)
+        except YamlProblem as exc:
+            problems.append(Problem(path, exc.line, exc.message))
+            return None
+        value = doc.value if doc else {}
+    if not isinstance(value, dict):
+        problems.append(Problem(path, 1, "a policy data file must be a mapping"))
+        return None
+    return value
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _strip_comments(source: str) -> str:
+    """Remove # comments outside strings, line by line (good enough for package/rule heads)."""
+    out = []
+    for line in source.splitlines():
+        in_string = False
+        for i, ch in enumerate(line):
+            if ch == '"' and (i == 0 or line[i - 1] != "\\"):
+                in_string = not in_string
+            elif ch == "#" and not in_string:
+                line = line[:i]
+                break
+        out.append(line)
+    return "\n".join(out)
+
+
+def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo]:
+    families: dict[str, dict[str, Any]] = {}
+    for module in modules:
+        package = module.package
+        rule_id = rule_id_for(package) if package else None
+        if rule_id is None:
+            continue
+        levels = {m.group(1) for m in _RULE_HEAD.finditer(_strip_comments(module.source))}
+        family = families.setdefault(rule_id, {"package": package, "file": module.path, "levels": set(),
+                                               "meta": {}})
+        family["levels"] |= levels
+        meta = package_metadata(module, problems)
+        if meta:
+            family["meta"] = meta
+            family["file"] = module.path
+    rules = {}
+    for rule_id, family in sorted(families.items()):
+        if not family["levels"]:
+            continue  # an access.* package without deny/warn: helpers, not a rule family
+        meta = family["meta"]
+        custom = meta.get("custom") or {}
+        rules[rule_id] = RuleInfo(
+            rule_id=rule_id, package=family["package"], file=family["file"],
+            levels=tuple(level for level in LEVELS if level in family["levels"]),
+            title=str(meta.get("title") or ""), description=str(meta.get("description") or "").strip(),
+            remediation=str(custom.get("remediation") or "").strip(), severity=str(custom.get("severity") or ""))
+    return rules
+
+
+def package_metadata(module: Module, problems: list[Problem] | None = None) -> dict[str, Any]:
+    """The # METADATA block that sits right above the package line (OPA's package scope)."""
+    lines = module.source.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() != "# METADATA":
+            continue
+        block, end = [], index + 1
+        while end < len(lines) and lines[end].startswith("#"):
+            block.append(lines[end][2:] if lines[end].startswith("# ") else lines[end][1:])
+            end += 1
+        following = next((ln for ln in lines[end:] if ln.strip()), "")
+        scope_package = following.startswith("package ")
+        try:
+            meta = yaml.safe_load("\n".join(block)) or {}
+        except yaml.YAMLError as exc:
+            if problems is not None:
+                problems.append(Problem(module.path, index + 1, f"bad METADATA block: {exc}"))
+            return {}
+        if isinstance(meta, dict) and (scope_package or meta.get("scope") == "package"):
+            return meta
+    return {}

@@ -1,0 +1,39 @@
+"""SPEC §7 JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from checker.models import Finding, RunResult
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    location = None
+    if finding.location is not None:
+        location = {"file": finding.location.file, "line": finding.location.line}
+    return {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
+            "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
+            "change": finding.change, "location": location}
+
+
+def document(result: RunResult) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "version": 1,
+        "command": result.command,
+        "as_of": result.as_of,
+        "engine": {"name": result.engine.name, "version": result.engine.version},
+        "summary": result.counts(),
+        "findings": [finding_dict(f) for f in result.findings],
+    }
+    if result.command == "diff":
+        doc["policies_changed"] = result.policies_changed
+        doc["policy_impact"] = [finding_dict(f) for f in result.impact]
+    for key, value in result.meta.items():
+        doc.setdefault(key, value)
+    return doc
+
+
+def render(result: RunResult, stream: TextIO) -> None:
+    json.dump(document(result), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
