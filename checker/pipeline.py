@@ -1,34 +1,121 @@
-"""The steps every command shares: load -> validate -> join -> evaluate -> waive."""
+"""The steps every command shares: load -> validate -> join -> evaluate -> waive.
+
+Disk and cache I/O happen here and in the modules it calls at the edges (inventory.read_tree,
+cache); parse_source, build, to_findings and waivers.apply are pure.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from checker import evaluate, inventory, policies, waivers
-from checker.engines import PolicyEngine
-from checker.models import Finding, Inventory, RuleInfo
+from checker.cache import Cache, NoCache, digest
+from checker.engines import PolicyEngine, RawResult
+from checker.errors import InputError
+from checker.inventory import ParsedFile, SourceFile
+from checker.join import group_input
+from checker.models import Finding, Inventory, Person, RuleInfo
 from checker.policies import PolicySet
+
+# Below this many files a worker pool costs more than it saves.
+PARALLEL_PARSE_MIN_FILES = 200
 
 
 def load_policies(path: Path, display: str | None = None) -> PolicySet:
-    return policies.load_dir(path, display if display is not None else _shown(path))
+    return policies.load_dir(path, display if display is not None else shown(path))
 
 
 def known_for(policy_set: PolicySet) -> inventory.Known:
     return inventory.Known.from_policy_data(policy_set.data, policy_set.rules)
 
 
-def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None) -> Inventory:
-    return inventory.load(path, display if display is not None else _shown(path), known_for(policy_set))
+def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
+                   jobs: int = 1) -> Inventory:
+    sources, problems = inventory.read_tree(path, display if display is not None else shown(path))
+    parsed = parse_sources(sources, cache or NoCache(), jobs)
+    if problems:
+        raise InputError(problems + [p for f in parsed for p in f.problems])
+    return inventory.build(parsed, known_for(policy_set))
 
 
-def findings(engine: PolicyEngine, inv: Inventory, as_of: str, rules: Mapping[str, RuleInfo]) -> list[Finding]:
+def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> list[ParsedFile]:
+    """parse_source for every file, from the cache where the same path held the same bytes."""
+    keys = [digest("parsed", s.path, s.data) for s in sources]
+    cached = cache.get_pickled("parsed", keys)
+    misses = [(k, s) for k, s in zip(keys, sources, strict=True) if not isinstance(cached.get(k), ParsedFile)]
+    fresh = dict(zip([k for k, _ in misses], _parse_many([s for _, s in misses], jobs), strict=True))
+    cache.put_pickled("parsed", fresh)
+    return [cached[k] if k not in fresh else fresh[k] for k in keys]
+
+
+def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
+    if jobs <= 1 or len(sources) < PARALLEL_PARSE_MIN_FILES:
+        return [inventory.parse_source(s) for s in sources]
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(jobs) as pool:
+        return pool.map(inventory.parse_source, sources, chunksize=max(1, len(sources) // (jobs * 8)))
+
+
+# ---------------------------------------------------------------- evaluation with the result cache
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def input_keys(inv: Inventory, as_of: str, policy_key: str, group_ids: Sequence[str]) -> dict[str, str]:
+    """group id -> a key that changes exactly when the group's joined input (or policies, or date) changes.
+
+    Hashing the parts the input is joined from, instead of the joined input itself, keeps a warm
+    run from joining and serialising every membership again.
+    """
+    person_keys: dict[str, str] = {}
+
+    def person_key(person: Person) -> str:
+        if person.id not in person_keys:
+            person_keys[person.id] = digest(_canonical(person.record))
+        return person_keys[person.id]
+
+    keys = {}
+    for gid in group_ids:
+        group = inv.groups[gid]
+        parts = [policy_key, as_of, _canonical([gid, group.fields, group.owner])]
+        parts += [person_key(inv.people[m]) for m in group.members]
+        keys[gid] = digest(*parts)
+    return keys
+
+
+def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
+                    cache: Cache, group_ids: Sequence[str] | None = None) -> dict[str, RawResult]:
+    """Raw results per group, evaluating only cache misses (the engine is made only if needed)."""
+    ids = sorted(inv.groups) if group_ids is None else list(group_ids)
+    keys = input_keys(inv, as_of, policy_key, ids)
+    cached = cache.get_json("result", set(keys.values()))
+    missing = [gid for gid in ids if keys[gid] not in cached]
+    results = {gid: cached[keys[gid]] for gid in ids if keys[gid] in cached}
+    if missing:
+        inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in missing]
+        fresh = engine_for().evaluate(inputs)
+        results.update(fresh)
+        cache.put_json("result", {keys[gid]: fresh[gid] for gid in missing})
+    return results
+
+
+def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
+             rules: Mapping[str, RuleInfo], cache: Cache | None = None, policy_key: str = "") -> list[Finding]:
     """Evaluated and waived findings of one inventory."""
-    return waivers.apply(evaluate.run(engine, inv, as_of, rules), inv.waivers, as_of)
+    raw = evaluate_groups(engine_for, inv, as_of, policy_key, cache or NoCache())
+    found: list[Finding] = []
+    for gid in sorted(raw):
+        found.extend(evaluate.to_findings(inv.groups[gid], raw[gid], rules))
+    return waivers.apply(found, inv.waivers, as_of)
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """The path as users should see it in locations: relative to the working directory when below it."""
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()

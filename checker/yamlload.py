@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-
 from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.parser import Parser
 from yaml.reader import Reader
+from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 
@@ -35,9 +36,6 @@ try:  # The C parser is ~6x faster on large inventories.
     from yaml.cyaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     _Parser = _PyParser  # type: ignore[misc,assignment]
-
-from yaml.constructor import SafeConstructor
-from yaml.resolver import BaseResolver
 
 Path_ = tuple[str | int, ...]
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from checker import report
-from checker.engines import EngineOptions, PolicyEngine, make_engine
+from checker.cache import Cache, NoCache, default_dir
+from checker.engines import EngineOptions, LazyEngine
 from checker.models import RunResult
 from checker.policies import PolicySet
 
@@ -22,12 +23,21 @@ def engine_options(options: Options) -> EngineOptions:
 
 
 @contextlib.contextmanager
-def engine_for(options: Options, policy_set: PolicySet) -> Iterator[PolicyEngine]:
-    engine = make_engine(options.engine, policy_set, engine_options(options))
+def engine_for(options: Options, policy_set: PolicySet) -> Iterator[LazyEngine]:
+    engine = LazyEngine(options.engine, policy_set, engine_options(options))
     try:
         yield engine
     finally:
         engine.close()
+
+
+@contextlib.contextmanager
+def cache_for(options: Options) -> Iterator[Cache]:
+    cache = Cache(default_dir()) if options.cache else NoCache()
+    try:
+        yield cache
+    finally:
+        cache.close()
 
 
 @contextlib.contextmanager

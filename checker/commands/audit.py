@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from checker import pipeline
-from checker.commands import emit, engine_for
+from checker.commands import cache_for, emit, engine_for
 from checker.models import RunResult
 
 if TYPE_CHECKING:
@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 def run(options: Options) -> int:
     policy_set = pipeline.load_policies(options.policies)
-    inv = pipeline.load_inventory(options.inventories, policy_set)
-    with engine_for(options, policy_set) as engine:
-        findings = pipeline.findings(engine, inv, options.as_of, policy_set.rules)
+    with cache_for(options) as cache, engine_for(options, policy_set) as engine:
+        inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
+        findings = pipeline.findings(engine, inv, options.as_of, policy_set.rules, cache, engine.cache_key)
         info = engine.info
     result = RunResult("audit", options.as_of, info, len(inv.groups), len(inv.people), tuple(findings),
                        policy_set.rules)

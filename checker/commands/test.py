@@ -20,7 +20,8 @@ def run(options: Options, coverage: float | None = None, verbose: bool = False) 
                  for case in cases.load(path, policy_set.case_sources[path], policy_set.rules)]
     if not all_cases:
         raise PolicyError([Problem(str(options.policies), None, "no table-driven cases (*_test.yaml) found")])
-    with engine_for(options, policy_set) as engine:
+    with engine_for(options, policy_set) as lazy:
+        engine = lazy()
         raw = engine.evaluate([(case.key, case.input()) for case in all_cases])
         rego_results = run_rego_tests(engine, policy_set)
     failed = 0

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from checker import pipeline
-from checker.commands import engine_for
+from checker.commands import cache_for, engine_for
 
 if TYPE_CHECKING:
     from checker.cli import Options
@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 def run(options: Options) -> int:
     policy_set = pipeline.load_policies(options.policies)
-    inv = pipeline.load_inventory(options.inventories, policy_set)
-    with engine_for(options, policy_set) as engine:  # compiles the policies, checks engine capabilities
+    with cache_for(options) as cache:
+        inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
+    with engine_for(options, policy_set) as engine:
+        engine()  # compiles the policies and checks what the engine supports
         name = f"{engine.info.name} {engine.info.version}"
     click.echo(f"ok: {len(inv.files)} inventory files ({len(inv.people)} people, {len(inv.groups)} groups, "
                f"{len(inv.waivers)} waivers); {len(policy_set.modules)} policy modules, "

@@ -13,6 +13,8 @@ from checker.policies import PolicySet
 # For one group: rule id -> level -> the elements of that rule's deny/warn set, as the engine returned them.
 RawResult = dict[str, dict[str, list[Any]]]
 
+ENGINES = ("embedded", "opa")
+
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -47,6 +49,17 @@ def entry_query(policy_set: PolicySet) -> str:
     return "x := {" + ", ".join(parts) + "}"
 
 
+def static_info(name: str) -> EngineInfo:
+    """What is known of an engine without starting it (for cache keys and fully cached runs)."""
+    if name == "embedded":
+        from checker.engines.embedded import regopy_version
+
+        return EngineInfo("embedded", f"regopy {regopy_version()}")
+    if name == "opa":
+        return EngineInfo("opa", "not contacted (every result came from the cache)")
+    raise CheckerError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
+
+
 def make_engine(name: str, policy_set: PolicySet, options: EngineOptions) -> PolicyEngine:
     if name == "embedded":
         from checker.engines.embedded import EmbeddedEngine
@@ -59,4 +72,31 @@ def make_engine(name: str, policy_set: PolicySet, options: EngineOptions) -> Pol
     raise CheckerError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
 
 
-ENGINES = ("embedded", "opa")
+class LazyEngine:
+    """Makes the engine on first use, so a fully cached run never starts one."""
+
+    def __init__(self, name: str, policy_set: PolicySet, options: EngineOptions) -> None:
+        self.name = name
+        self._policy_set = policy_set
+        self._options = options
+        self._engine: PolicyEngine | None = None
+        self._static = static_info(name)
+
+    def __call__(self) -> PolicyEngine:
+        if self._engine is None:
+            self._engine = make_engine(self.name, self._policy_set, self._options)
+        return self._engine
+
+    @property
+    def info(self) -> EngineInfo:
+        return self._engine.info if self._engine is not None else self._static
+
+    @property
+    def cache_key(self) -> str:
+        """Results depend on the policies and on the engine that produced them."""
+        return f"{self._policy_set.digest}|{self._static.name}|{self._static.version}"
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None

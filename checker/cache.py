@@ -1,0 +1,159 @@
+"""A content-addressed cache of parsed files and evaluation results, in one SQLite file.
+
+Why SQLite: atomic writes and safe concurrent runs for free (stdlib, WAL mode). Every value is
+stored with a digest of its bytes; an entry whose bytes do not match is ignored and rewritten,
+never trusted. Deleting the cache folder is always safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from checker import __version__
+
+# Bump when the meaning of a cached value changes; old entries then simply stop matching.
+FORMAT = f"checker-{__version__}-cache-1"
+
+
+def default_dir() -> Path:
+    configured = os.environ.get("CHECKER_CACHE_DIR")
+    return Path(configured) if configured else Path(platformdirs.user_cache_dir("checker"))
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256(FORMAT.encode())
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+class Cache:
+    """Two namespaces: `parsed` (pickled ParsedFile by file bytes) and `result` (JSON by input)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._db: sqlite3.Connection | None = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._db = self._open(folder / "cache.sqlite3")
+        except (OSError, sqlite3.Error):
+            self._db = None  # no cache is slower, never wrong
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS entries (space TEXT, key TEXT, check_ TEXT, value BLOB, "
+                       "PRIMARY KEY (space, key))")
+            db.execute("SELECT count(*) FROM entries LIMIT 1").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            # A corrupted database file: start afresh rather than trust or crash on it.
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    Path(f"{path}{suffix}").unlink()
+            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS entries (space TEXT, key TEXT, check_ TEXT, value BLOB, "
+                       "PRIMARY KEY (space, key))")
+        return db
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # ------------------------------------------------------------ raw entries
+
+    def get_many(self, space: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """The entries that exist and whose bytes match their digest."""
+        if self._db is None:
+            return {}
+        found: dict[str, bytes] = {}
+        keys = list(keys)
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, check_, value FROM entries WHERE space = ? AND key IN ({marks})",
+                                        (space, *chunk))
+                for key, check, value in rows:
+                    if isinstance(value, bytes) and hashlib.sha256(value).hexdigest() == check:
+                        found[key] = value
+        except sqlite3.Error:
+            return found
+        return found
+
+    def put_many(self, space: str, items: Mapping[str, bytes]) -> None:
+        if self._db is None or not items:
+            return
+        rows = [(space, key, hashlib.sha256(value).hexdigest(), value) for key, value in items.items()]
+        try:
+            with self._transaction():
+                self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
+        except sqlite3.Error:
+            pass  # a cache that cannot be written costs time, not correctness
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        assert self._db is not None
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------ typed helpers
+
+    def get_pickled(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
+        out = {}
+        for key, value in self.get_many(space, keys).items():
+            try:
+                out[key] = pickle.loads(value)
+            except Exception:  # a damaged entry is a miss; it is rewritten after evaluation
+                continue
+        return out
+
+    def put_pickled(self, space: str, items: Mapping[str, Any]) -> None:
+        self.put_many(space, {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in items.items()})
+
+    def get_json(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
+        out = {}
+        for key, value in self.get_many(space, keys).items():
+            try:
+                out[key] = json.loads(value)
+            except ValueError:
+                continue
+        return out
+
+    def put_json(self, space: str, items: Mapping[str, Any]) -> None:
+        self.put_many(space, {k: json.dumps(v, separators=(",", ":"), sort_keys=True).encode()
+                              for k, v in items.items()})
+
+
+class NoCache(Cache):
+    """--no-cache: the same interface, remembering nothing."""
+
+    def __init__(self) -> None:
+        self.folder = Path()
+        self._db = None

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from checker import waivers
+from checker.models import Finding, Location, Waiver
+
+LOC = Location("inv/w.yaml", 2)
+
+
+def finding(rule: str = "owner-location", group: str = "g1", person: str | None = None,
+            level: str = "deny") -> Finding:
+    return Finding(rule, level, group, person, "msg", Location("inv/g.yaml", 1))
+
+
+def waiver(wid: str = "w1", rule: str = "owner-location", group: str = "g1", person: str | None = None,
+           expires: str = "2027-01-31") -> Waiver:
+    return Waiver(wid, rule, group, person, "reason", "ana", expires, LOC)
+
+
+def by_rule(findings: list[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.rule, []).append(f)
+    return out
+
+
+def test_waiver_in_force_suppresses_its_finding_only() -> None:
+    result = waivers.apply([finding(), finding(group="g2")], {"w1": waiver()}, "2026-11-29")
+    assert [(f.group, f.waived, f.waiver) for f in result] == [("g1", True, "w1"), ("g2", False, None)]
+
+
+def test_waiver_holds_through_its_expiry_day() -> None:
+    (on_the_day,) = waivers.apply([finding()], {"w1": waiver(expires="2026-11-29")}, "2026-11-29")
+    assert on_the_day.waived
+    result = waivers.apply([finding()], {"w1": waiver(expires="2026-11-28")}, "2026-11-29")
+    rules = by_rule(result)
+    assert not rules["owner-location"][0].waived
+    (expired,) = rules["waiver-expired"]
+    assert (expired.level, expired.group, expired.person, expired.waiver, expired.waived) == (
+        "warn", "g1", None, "w1", False)
+    assert expired.location == LOC
+
+
+def test_person_waiver_only_suppresses_that_persons_finding() -> None:
+    findings = [finding("member-location", person="a"), finding("member-location", person="b")]
+    result = waivers.apply(findings, {"w1": waiver(rule="member-location", person="a")}, "2026-11-29")
+    assert [(f.person, f.waived) for f in result] == [("a", True), ("b", False)]
+
+
+def test_unused_waiver() -> None:
+    result = by_rule(waivers.apply([finding(group="g2")], {"w1": waiver()}, "2026-11-29"))
+    (unused,) = result["waiver-unused"]
+    assert (unused.group, unused.waiver, unused.level) == ("g1", "w1", "warn")
+    assert "waiver-expired" not in result
+
+
+def test_waiver_findings_have_distinct_identities() -> None:
+    result = waivers.apply([], {"w1": waiver("w1"), "w2": waiver("w2")}, "2026-11-29")
+    assert len({f.identity for f in result}) == 2
+
+
+def test_waivers_never_suppress_waiver_findings() -> None:
+    ws = {"w1": waiver("w1", expires="2020-01-01"), "w2": waiver("w2", rule="waiver-expired")}
+    result = waivers.apply([], ws, "2026-11-29")
+    assert not any(f.waived for f in result)
