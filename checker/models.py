@@ -124,6 +124,7 @@ class RunResult:
     impact: tuple[Finding, ...] = ()
     policies_changed: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)  # base/head refs, inventory commit, ...
+    fail_on: str = "deny"  # the run's --fail-on, so reports can say what fails it
 
     @property
     def present(self) -> tuple[Finding, ...]:

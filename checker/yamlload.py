@@ -118,7 +118,8 @@ def parse(text: str) -> Document | None:
             raise YamlProblem(None, f"not valid YAML: {exc}") from None
         if node is None:
             return None
-        _check_expansion(node)
+        if "&" in text:  # no anchor, no alias: skip the walk on the common path
+            _check_expansion(node)
         lines: dict[Path_, int] = {(): node.start_mark.line + 1}
         value = _convert(loader, node, (), lines)
         return Document(value, lines)

@@ -19,5 +19,5 @@ def run(options: Options) -> int:
         findings = pipeline.findings(engine, inv, options.as_of, policy_set.rules, cache, engine.cache_key)
         info = engine.info
     result = RunResult("audit", options.as_of, info, len(inv.groups), len(inv.people), tuple(findings),
-                       policy_set.rules)
+                       policy_set.rules, fail_on=options.fail_on)
     return emit(options, result)

@@ -29,8 +29,9 @@ def document(result: RunResult) -> dict[str, Any]:
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
-    for key, value in result.meta.items():
-        doc.setdefault(key, value)
+    for key in ("base", "head", "merge_base", "history"):  # what diff and --history add (SPEC §7 + issues)
+        if key in result.meta:
+            doc[key] = result.meta[key]
     return doc
 
 

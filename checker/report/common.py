@@ -1,0 +1,87 @@
+"""Pure helpers the report formats share. They read a RunResult and never change or re-judge it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from checker.models import CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
+
+# What reports say about the checker's own rules (SPEC §5); policies' rules come from # METADATA.
+CHECKER_RULES: Mapping[str, RuleInfo] = {
+    "waiver-expired": RuleInfo(
+        rule_id="waiver-expired", package="", file="", levels=("warn",),
+        title="Waiver past its expiry date",
+        description="A waiver whose expiry date is before the evaluation date. It suppresses nothing: the "
+                    "findings it used to cover are reported again.",
+        remediation="Renew the waiver with a new expiry date and approval, or remove it and fix the findings "
+                    "it covered."),
+    "waiver-unused": RuleInfo(
+        rule_id="waiver-unused", package="", file="", levels=("warn",),
+        title="Waiver that matches no finding",
+        description="A waiver in force that suppresses no finding: the problem it covered is gone, or the "
+                    "waiver names the wrong rule, group or person.",
+        remediation="Remove the waiver, or correct its rule, group or person."),
+}
+
+
+def fail_on(result: RunResult) -> str:
+    """The --fail-on level the run was judged at."""
+    return result.fail_on
+
+
+def rule_info(result: RunResult, rule_id: str) -> RuleInfo:
+    """A rule's metadata: the policy's # METADATA, the checker's own rules, or a bare entry."""
+    if rule_id in result.rules:
+        return result.rules[rule_id]
+    if rule_id in CHECKER_RULES:
+        return CHECKER_RULES[rule_id]
+    return RuleInfo(rule_id=rule_id, package="", file="", levels=())
+
+
+def rule_ids(result: RunResult) -> list[str]:
+    """Every rule a report describes: the policies' rules, the checker's own, and any other rule a finding
+    names (so every finding has a rule entry), in a stable order."""
+    named = {f.rule for f in (*result.findings, *result.impact)}
+    extra = sorted(named - set(result.rules) - set(CHECKER_RULES))
+    return sorted(result.rules) + list(WAIVER_RULES) + extra
+
+
+def location_text(finding: Finding) -> str:
+    return f"{finding.location.file}:{finding.location.line}" if finding.location else ""
+
+
+def identity_fingerprint(finding: Finding) -> str:
+    """A stable hash of the finding's identity (rule, group, person, waiver); ids never contain `|`."""
+    return hashlib.sha256("|".join(finding.identity).encode("utf-8")).hexdigest()
+
+
+def by_change(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """diff findings per change, every change present, in CHANGES order."""
+    grouped: dict[str, list[Finding]] = {change: [] for change in CHANGES}
+    for finding in findings:
+        if finding.change in grouped:
+            grouped[finding.change].append(finding)
+    return grouped
+
+
+def by_key(findings: Iterable[Finding], key: str) -> dict[str, list[Finding]]:
+    """Findings grouped by an attribute (`group`, `rule`), groups in first-seen order."""
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(getattr(finding, key), []).append(finding)
+    return grouped
+
+
+def level_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """deny / warn (not waived) and waived, counted the way RunResult.counts() counts them."""
+    counts = {"deny": 0, "warn": 0, "waived": 0}
+    for finding in findings:
+        key = "waived" if finding.waived else finding.level
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else (plural_noun or noun + 's')}"
+

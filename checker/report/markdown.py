@@ -1,0 +1,202 @@
+"""Markdown for a pull-request comment or a job summary: a verdict, counts, then the findings that
+matter first (diff: introduced, resolved, unchanged collapsed, policy impact; audit: by rule, then
+waivers). Long lists are cut at MAX_ROWS rows in all, with a note of what was left out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from checker.models import WAIVER_RULES, Finding, RunResult
+from checker.report.common import by_change, by_key, fail_on, level_counts, location_text, plural, rule_info
+
+MAX_ROWS = 200  # table rows in the whole document: GitHub comments stop at 65,536 characters
+MAX_MESSAGE = 300  # characters of one message in a table cell
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+FINDING_COLUMNS = ("level", "rule", "group", "person", "message", "location")
+
+
+def text(value: str) -> str:
+    """Plain text safe in a table cell or a paragraph: no HTML, no emphasis, no column breaks."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    return re.sub(r"\r\n|\r|\n", "<br>", value)
+
+
+def paragraph(value: str) -> str:
+    return text(" ".join(value.split()))
+
+
+def code(value: str) -> str:
+    """A code span for a table cell (ids, file:line)."""
+    if not value:
+        return ""
+    value = " ".join(value.splitlines()).replace("|", "\\|")
+    return f"`` {value} ``" if "`" in value else f"`{value}`"
+
+
+def shorten(value: str, limit: int = MAX_MESSAGE) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+@dataclass
+class RowBudget:
+    """How many table rows the document may still show."""
+
+    left: int = MAX_ROWS
+
+    def take(self, wanted: int) -> int:
+        granted = min(wanted, self.left)
+        self.left -= granted
+        return granted
+
+
+def level_cell(finding: Finding) -> str:
+    return f"{finding.level}, waived ({code(finding.waiver or '')})" if finding.waived else finding.level
+
+
+def finding_cells(finding: Finding, column: str) -> str:
+    if column == "level":
+        return level_cell(finding)
+    if column == "message":
+        return text(shorten(finding.message))
+    if column == "location":
+        return code(location_text(finding))
+    if column == "effect":
+        return {"introduced": "would add", "resolved": "would drop"}.get(finding.change or "", "")
+    value = getattr(finding, column)
+    return code(value) if isinstance(value, str) else ""
+
+
+def table(findings: Sequence[Finding], columns: Sequence[str], budget: RowBudget) -> list[str]:
+    shown = budget.take(len(findings))
+    lines: list[str] = []
+    if shown:
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(finding_cells(f, c) for c in columns) + " |" for f in findings[:shown]]
+    if shown < len(findings):
+        left = len(findings) - shown
+        note = f"_… and {left} more not shown here" if shown else f"_{left} not shown here"
+        lines += [*([""] if lines else []), note + "; the `json` and `sarif` formats list every finding._"]
+    return lines
+
+
+def section(title: str, findings: Sequence[Finding], columns: Sequence[str], budget: RowBudget) -> list[str]:
+    return [f"### {title} ({len(findings)})", "", *(table(findings, columns, budget) if findings else ["None."]),
+            ""]
+
+
+def verdict(result: RunResult) -> str:
+    failing = bool(result.failing(fail_on(result)))
+    counts = result.counts()
+    if result.command == "diff":
+        new = [f for f in by_change(result.findings)["introduced"] if not f.waived]
+        if new:
+            return f"{'❌' if failing else '⚠️'} {plural(len(new), 'finding')} introduced"
+        return "❌ no new findings, but existing findings fail the run" if failing else "✅ no new findings"
+    if counts["deny"] or counts["warn"]:
+        found = " and ".join(f"{counts[level]} {level}" for level in ("deny", "warn") if counts[level])
+        total = counts["deny"] + counts["warn"]
+        return f"{'❌' if failing else '⚠️'} {found} {'finding' if total == 1 else 'findings'}"
+    return "✅ no findings"
+
+
+def context_line(result: RunResult) -> str:
+    parts = [f"as of {result.as_of}", plural(result.groups, "group"),
+             plural(result.people, "person", "people"), f"engine {result.engine.name} {result.engine.version}"]
+    base, head = result.meta.get("base"), result.meta.get("head")
+    if isinstance(base, str) and isinstance(head, str):
+        parts.append(f"{code(base)} → {code(head)}")
+    return " · ".join(parts)
+
+
+def counts_table(result: RunResult) -> list[str]:
+    if result.command == "diff":
+        lines = ["| | deny | warn | waived |", "|---|---:|---:|---:|"]
+        for change, findings in by_change(result.findings).items():
+            c = level_counts(findings)
+            lines.append(f"| {change} | {c['deny']} | {c['warn']} | {c['waived']} |")
+        return lines
+    c = result.counts()
+    return ["| groups | people | deny | warn | waived |", "|---:|---:|---:|---:|---:|",
+            f"| {c['groups']} | {c['people']} | {c['deny']} | {c['warn']} | {c['waived']} |"]
+
+
+def diff_sections(result: RunResult, budget: RowBudget) -> list[str]:
+    changes = by_change(result.findings)
+    lines = section("Introduced", changes["introduced"], FINDING_COLUMNS, budget)
+    lines += section("Resolved", changes["resolved"], FINDING_COLUMNS, budget)
+    if changes["unchanged"]:
+        lines += ["<details>", f"<summary>Unchanged ({len(changes['unchanged'])})</summary>", "",
+                  *table(changes["unchanged"], FINDING_COLUMNS, budget), "", "</details>", ""]
+    if result.policies_changed:
+        lines += impact_section(result, budget)
+    return lines
+
+
+def impact_section(result: RunResult, budget: RowBudget) -> list[str]:
+    added = [f for f in result.impact if f.change == "introduced"]
+    dropped = [f for f in result.impact if f.change == "resolved"]
+    lines = ["### Policy impact", "",
+             "This change edits the policies. The findings above are judged by the policies at the merge base; "
+             f"the new policies, on the head inventory, would add {len(added)} and drop {len(dropped)} "
+             f"{'finding' if len(added) + len(dropped) == 1 else 'findings'}.", ""]
+    if added or dropped:
+        lines += [*table([*added, *dropped], ("effect", *FINDING_COLUMNS), budget), ""]
+    return lines
+
+
+def rule_order(item: tuple[str, list[Finding]]) -> tuple[int, str]:
+    rule_id, findings = item
+    return (0 if any(f.level == "deny" for f in findings) else 1, rule_id)
+
+
+def audit_sections(result: RunResult, budget: RowBudget) -> list[str]:
+    present = result.present
+    open_findings = [f for f in present if not f.waived and f.rule not in WAIVER_RULES]
+    lines: list[str] = []
+    if open_findings:
+        lines += ["### Findings by rule", ""]
+    for rule_id, findings in sorted(by_key(open_findings, "rule").items(), key=rule_order):
+        rule = rule_info(result, rule_id)
+        c = level_counts(findings)
+        counted = ", ".join(f"{c[level]} {level}" for level in ("deny", "warn") if c[level])
+        heading = f"#### {code(rule_id)}" + (f" — {paragraph(rule.title)}" if rule.title else "")
+        lines += [f"{heading} ({counted})", ""]
+        about = [f"severity {paragraph(rule.severity)}"] if rule.severity else []
+        if rule.remediation:
+            about.append(f"**Remediation:** {paragraph(rule.remediation)}")
+        if about:
+            lines += [" · ".join(about), ""]
+        lines += [*table(findings, ("level", "group", "person", "message", "location"), budget), ""]
+    lines += waiver_sections(present, budget)
+    return lines
+
+
+def waiver_sections(present: Iterable[Finding], budget: RowBudget) -> list[str]:
+    waived = [f for f in present if f.waived]
+    warnings = [f for f in present if f.rule in WAIVER_RULES]
+    if not waived and not warnings:
+        return []
+    lines = ["### Waivers", ""]
+    if waived:
+        lines += [f"#### Waived findings ({len(waived)})", "",
+                  *table(waived, ("waiver", "rule", "group", "person", "message", "location"), budget), ""]
+    if warnings:
+        lines += [f"#### Waiver warnings ({len(warnings)})", "",
+                  *table(warnings, ("rule", "waiver", "group", "message", "location"), budget), ""]
+    return lines
+
+
+def document(result: RunResult) -> str:
+    budget = RowBudget()
+    lines = [f"## {verdict(result)}", "", f"checker {result.command} · {context_line(result)}", "",
+             *counts_table(result), ""]
+    lines += diff_sections(result, budget) if result.command == "diff" else audit_sections(result, budget)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render(result: RunResult, stream: TextIO) -> None:
+    stream.write(document(result))
