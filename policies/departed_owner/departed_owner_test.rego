@@ -1,0 +1,56 @@
+# Unit tests for access.departed_owner, run by `opa test policies/`. The
+# table-driven cases in departed_owner_test.yaml run on every engine.
+package access.departed_owner
+
+import rego.v1
+
+mei := {"id": "mei.chen", "location": "US", "employment": "employee", "status": "active"}
+
+gone := {"id": "old.hand", "location": "US", "employment": "employee", "status": "departed"}
+
+mk_input(classes, owner, members) := {"as_of": "2026-11-29", "group": {
+	"id": "g1",
+	"platform": "lark",
+	"kind": "chat",
+	"data_classes": classes,
+	"subject_jurisdictions": ["US"],
+	"owner": owner,
+	"members": members,
+}}
+
+test_departed_owner_of_a_sensitive_group if {
+	findings := deny with input as mk_input(["user_pii"], gone, [gone, mei])
+	count(findings) == 1
+	some msg in findings
+	contains(msg, "old.hand")
+	contains(msg, "g1")
+}
+
+test_active_owner if {
+	count(deny) == 0 with input as mk_input(["user_pii"], mei, [mei])
+}
+
+test_owner_without_status_is_active if {
+	joe := {"id": "joe.park", "location": "US", "employment": "employee"}
+	count(deny) == 0 with input as mk_input(["user_pii"], joe, [joe])
+}
+
+test_departed_owner_of_a_non_sensitive_group if {
+	count(deny) == 0 with input as mk_input(["public", "internal"], gone, [gone, mei])
+}
+
+test_departed_member if {
+	count(deny) == 0 with input as mk_input(["government_id"], mei, [mei, gone])
+}
+
+test_departed_owner_without_jurisdictions if {
+	inp := {"as_of": "2026-11-29", "group": {
+		"id": "g1",
+		"platform": "lark",
+		"kind": "chat",
+		"data_classes": ["financial"],
+		"owner": gone,
+		"members": [gone],
+	}}
+	count(deny) == 1 with input as inp
+}

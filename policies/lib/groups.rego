@@ -1,0 +1,126 @@
+# Helpers shared by the access.* rule families of the default policy pack.
+#
+# This package is not a rule family: it defines no deny or warn rules. Every
+# function takes the group (input.group, SPEC §3) or one of its person records
+# explicitly, so that the families and the tests can call it with any value.
+#
+# Only built-ins that behave the same on OPA and on the embedded engine are used:
+# count, object.get, array.concat, is_string, regex.match, split, to_number, floor,
+# sum and sprintf (with %s for strings taken from the input or the data, %d for
+# whole numbers and %v for sets). min, max, sort, concat, format_int and the time.*
+# parsers are avoided on purpose: the embedded engine gets some of their cases wrong.
+package lib.groups
+
+import rego.v1
+
+# Group kinds whose content reaches everyone in the group at once.
+chat_kinds := {"channel", "chat", "mailing-list"}
+
+# The data classes group g declares, as a set; empty when the field is absent.
+classes(g) := {c | some c in object.get(g, "data_classes", [])}
+
+# The subject jurisdictions group g declares, as a set; empty when the field is absent.
+jurisdictions(g) := {j | some j in object.get(g, "subject_jurisdictions", [])}
+
+# The classes of group g that data.data_classes marks sensitive.
+sensitive_classes(g) := {c |
+	some c in classes(g)
+	data.data_classes[c].sensitive == true
+}
+
+# Group g holds sensitive data.
+sensitive(g) if count(sensitive_classes(g)) > 0
+
+# Group g declares at least one subject jurisdiction.
+has_jurisdictions(g) if count(jurisdictions(g)) > 0
+
+# approved(g): the staff locations that every subject jurisdiction of group g
+# approves (the intersection of their staff_locations). Empty when the group
+# declares no jurisdiction, when the jurisdictions share no location, or when one
+# of them is unknown.
+approved(g) := {loc |
+	js := jurisdictions(g)
+	some j in js
+	some loc in data.jurisdictions[j].staff_locations
+	every k in js {
+		loc in data.jurisdictions[k].staff_locations
+	}
+}
+
+# The classes of group g that only employees may see.
+employees_only_classes(g) := {c |
+	some c in classes(g)
+	data.data_classes[c].employees_only == true
+}
+
+# The classes of group g that must never be posted in a chat, channel or mailing list.
+chat_forbidden_classes(g) := {c |
+	some c in classes(g)
+	data.data_classes[c].chat_allowed == false
+}
+
+# The max_members of each class of group g that sets one.
+size_limits(g) := {n |
+	some c in classes(g)
+	n := data.data_classes[c].max_members
+}
+
+# The smallest max_members among the classes of group g; undefined when none of
+# them sets one. (Written with `every` rather than min(), which some engines get
+# wrong for numbers.)
+size_limit(g) := n if {
+	some n in size_limits(g)
+	every m in size_limits(g) {
+		n <= m
+	}
+}
+
+# The classes of group g whose max_members is the group's size limit.
+limiting_classes(g) := {c |
+	some c in classes(g)
+	data.data_classes[c].max_members == size_limit(g)
+}
+
+# Everyone in group g: its members, plus its owner when the members list does not
+# name them (the checker always lists the owner; this keeps the rules safe anyway).
+people(g) := members if {
+	members := object.get(g, "members", [])
+	some m in members
+	m.id == g.owner.id
+} else := array.concat(object.get(g, "members", []), [g.owner])
+
+# "owner" or "member": how person p relates to group g, for messages.
+role(g, p) := "owner" if {
+	p.id == g.owner.id
+} else := "member"
+
+# The date (YYYY-MM-DD) person p last completed privacy training; undefined when
+# the person has no such training on record (or its date is not a YYYY-MM-DD string).
+privacy_training(p) := d if {
+	d := p.trainings.privacy
+	day_number(d)
+}
+
+# The day number (Julian day number) of date d, a YYYY-MM-DD string in the
+# Gregorian calendar; undefined when d is not such a string. Pure arithmetic, so
+# that it needs no time.* built-in.
+day_number(d) := n if {
+	is_string(d)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
+	parts := split(d, "-")
+	year := to_number(parts[0])
+	month := to_number(parts[1])
+	a := floor((14 - month) / 12)
+	y := (year + 4800) - a
+	m := (month + (12 * a)) - 3
+	n := sum([to_number(parts[2]), floor(((153 * m) + 2) / 5), 365 * y, floor(y / 4), 0 - floor(y / 100), floor(y / 400), -32045])
+}
+
+# The number of days from date `earlier` to date `later`, both YYYY-MM-DD;
+# negative when `later` comes first.
+days_between(earlier, later) := day_number(later) - day_number(earlier)
+
+# Set s for a message (%v), or "none" when it is empty.
+shown(s) := s if {
+	count(s) > 0
+} else := "none"

@@ -1,0 +1,22 @@
+# METADATA
+# title: Group too large for its data
+# description: A group may have at most as many members, owner included, as the smallest max_members among the classes of data it holds.
+# custom:
+#   severity: high
+#   remediation: Move the data to a smaller group of the people who need it, or remove members until the group is within the limit.
+package access.sensitive_group_size
+
+import rego.v1
+
+import data.lib.groups
+
+deny contains msg if {
+	g := input.group
+	limit := groups.size_limit(g)
+	size := count(groups.people(g))
+	size > limit
+	msg := sprintf(
+		"group %s has %d members, more than the %d allowed for a group holding %v data",
+		[g.id, size, limit, groups.limiting_classes(g)],
+	)
+}
