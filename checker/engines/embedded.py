@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -138,8 +139,15 @@ def _free_output(impl: Any) -> None:
 _WORKER: Evaluator | None = None
 
 
+def _stdout_to_stderr() -> None:
+    """rego-cpp prints compile errors on stdout; in a worker that would corrupt --format json."""
+    sys.stdout.flush()
+    os.dup2(2, 1)
+
+
 def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
     global _WORKER
+    _stdout_to_stderr()
     try:
         _WORKER = Evaluator(modules, data, query)
     except PolicyError:
@@ -223,6 +231,7 @@ class EmbeddedEngine:
 
 
 def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> list[Problem]:
+    _stdout_to_stderr()
     try:
         Evaluator(modules, data, query)
     except PolicyError as exc:

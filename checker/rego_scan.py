@@ -1,0 +1,458 @@
+"""Lexer-level scanner for Rego source: function calls, definitions, package, imports, keywords.
+
+This is deliberately not a parser. It tokenizes Rego the way OPA's scanner does (comments,
+"..." strings with escapes, `...` raw strings, $"..." / $`...` template strings whose
+{expressions} are code) and recognises a few shapes on the token stream. When in doubt it
+reports more calls, never fewer: a missed builtin call could let a policy run on an engine
+that evaluates it wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+__all__ = [
+    "Call",
+    "Token",
+    "defined_functions",
+    "function_calls",
+    "imports",
+    "keywords_used",
+    "package_name",
+    "tokenize",
+    "unsupported_calls",
+]
+
+# Rego keywords (v1). "contains" is also a builtin function name, handled separately.
+KEYWORDS = frozenset(
+    {"as", "contains", "default", "else", "every", "false", "if", "import", "in", "not",
+     "null", "package", "some", "true", "with"}
+)
+_LITERALS = frozenset({"true", "false", "null"})
+_TWO_CHAR_OPS = (":=", "==", "!=", "<=", ">=")
+# Tokens after which a line continues an expression, so the next line cannot start a rule head.
+_CONTINUATION = frozenset(
+    {"if", "else", "not", "in", "contains", "with", "as", "some", "every", "default",
+     ":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&",
+     ",", ":", ";", ".", "(", "[", "{"}
+)
+# What may follow `name(args)` in a function rule head.
+_HEAD_FOLLOWERS = frozenset({":=", "=", "if", "{"})
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token; kind is ident, number, string, template or punct."""
+
+    kind: str
+    text: str
+    line: int
+    column: int
+    start: int
+    end: int
+    first_on_line: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call site: dotted (or bracketed) ref immediately followed by `(`."""
+
+    name: str
+    line: int
+    column: int
+    # The tokens of each argument, for checks of literal arguments (not part of equality).
+    args: tuple[tuple[Token, ...], ...] = field(default=(), compare=False, repr=False)
+
+
+class _Lexer:
+    """Single pass tokenizer; keeps a stack so template-string interpolations are lexed as code."""
+
+    def __init__(self, source: str) -> None:
+        self.src = source
+        self.pos = 0
+        self.line = 1
+        self.line_start = 0
+        self.tokens: list[Token] = []
+        self.last_line = 0  # line of the previous token, to compute first_on_line
+        self.braces = 0  # depth of `{` in code
+        self.templates: list[tuple[bool, int]] = []  # (raw, brace depth at the interpolation)
+
+    def run(self) -> list[Token]:
+        while self.pos < len(self.src):
+            self._step()
+        return self.tokens
+
+    def _emit(self, kind: str, start: int, line: int, col: int) -> None:
+        first = line != self.last_line
+        self.tokens.append(Token(kind, self.src[start:self.pos], line, col, start, self.pos, first))
+        self.last_line = self.line  # a raw string may end on a later line than it starts
+
+    def _advance(self, n: int = 1) -> None:
+        for _ in range(n):
+            if self.pos >= len(self.src):
+                return
+            if self.src[self.pos] == "\n":
+                self.line += 1
+                self.line_start = self.pos + 1
+            self.pos += 1
+
+    def _step(self) -> None:
+        c = self.src[self.pos]
+        if c in " \t\r\n":
+            self._advance()
+        elif c == "#":
+            while self.pos < len(self.src) and self.src[self.pos] != "\n":
+                self.pos += 1
+        else:
+            self._token(c)
+
+    def _token(self, c: str) -> None:
+        start, line, col = self.pos, self.line, self.pos - self.line_start + 1
+        src = self.src
+        if c.isalpha() or c == "_":
+            while self.pos < len(src) and (src[self.pos].isalnum() or src[self.pos] == "_"):
+                self.pos += 1
+            self._emit("ident", start, line, col)
+        elif c.isdigit():
+            self._number()
+            self._emit("number", start, line, col)
+        elif c == '"':
+            self._advance()
+            self._string()
+            self._emit("string", start, line, col)
+        elif c == "`":
+            self._advance()
+            self._raw_string()
+            self._emit("string", start, line, col)
+        elif c == "$" and src[self.pos + 1:self.pos + 2] in ('"', "`"):
+            raw = src[self.pos + 1] == "`"
+            self._advance(2)
+            self._template_part(raw, start, line, col)
+        elif c == "}" and self.templates and self.templates[-1][1] == self.braces:
+            raw, _ = self.templates.pop()
+            self._advance()
+            self._template_part(raw, start, line, col)
+        else:
+            self._punct(c, start, line, col)
+
+    def _punct(self, c: str, start: int, line: int, col: int) -> None:
+        two = self.src[self.pos:self.pos + 2]
+        self._advance(2 if two in _TWO_CHAR_OPS else 1)
+        if c == "{":
+            self.braces += 1
+        elif c == "}":
+            self.braces -= 1
+        self._emit("punct", start, line, col)
+
+    def _number(self) -> None:
+        src = self.src
+        while self.pos < len(src) and (src[self.pos].isalnum() or src[self.pos] == "_"):
+            if src[self.pos] in "eE" and src[self.pos + 1:self.pos + 2] in ("+", "-"):
+                self.pos += 1
+            self.pos += 1
+            # a fraction: "1.5" (but not "1.foo", which is not valid Rego anyway)
+            if src[self.pos:self.pos + 1] == "." and src[self.pos + 1:self.pos + 2].isdigit():
+                self.pos += 1
+
+    def _string(self) -> None:
+        src = self.src
+        while self.pos < len(src) and src[self.pos] != "\n":
+            ch = src[self.pos]
+            self.pos += 1
+            if ch == '"':
+                return
+            if ch == "\\" and self.pos < len(src) and src[self.pos] != "\n":
+                self.pos += 1
+
+    def _raw_string(self) -> None:
+        while self.pos < len(self.src) and self.src[self.pos] != "`":
+            self._advance()
+        self._advance()
+
+    def _template_part(self, raw: bool, start: int, line: int, col: int) -> None:
+        """Lex up to the closing quote or to `{`, which opens an interpolated expression."""
+        src, end_char = self.src, "`" if raw else '"'
+        while self.pos < len(src):
+            ch = src[self.pos]
+            if ch == "\n" and not raw:
+                break
+            self._advance()
+            if ch == end_char:
+                break
+            if ch == "{":
+                self.templates.append((raw, self.braces))
+                break
+            # `\{` is a literal brace in both kinds; other escapes only exist in $"..."
+            escaped = src[self.pos:self.pos + 1]
+            if ch == "\\" and escaped not in ("", "\n") and (not raw or escaped == "{"):
+                self._advance()
+        self._emit("template", start, line, col)
+
+
+def tokenize(source: str) -> list[Token]:
+    """Tokens of source, without whitespace and comments."""
+    return _Lexer(source).run()
+
+
+def _bracket_pairs(tokens: list[Token]) -> dict[int, int]:
+    """Map index of each closing `]`/`)` to the index of its opening bracket."""
+    pairs: dict[int, int] = {}
+    stack: list[tuple[str, int]] = []
+    for i, tok in enumerate(tokens):
+        if tok.kind != "punct":
+            continue
+        if tok.text in "[(":
+            stack.append((tok.text, i))
+        elif tok.text in "])":
+            want = "[" if tok.text == "]" else "("
+            # tolerate broken nesting: unwind to the matching opener if present
+            while stack and stack[-1][0] != want:
+                stack.pop()
+            if stack:
+                pairs[i] = stack.pop()[1]
+    return pairs
+
+
+def _adjacent(a: Token, b: Token) -> bool:
+    return a.end == b.start
+
+
+def _ref_start(tokens: list[Token], j: int, pairs: dict[int, int]) -> int:
+    """Walk back from tokens[j] (an ident or `]`) to the first token of its ref."""
+    k = j
+    while True:
+        tok = tokens[k]
+        if tok.text == "]":
+            opener = pairs.get(k)
+            if opener is None or opener == 0:
+                return k if opener is None else opener
+            before = tokens[opener - 1]
+            if (before.kind == "ident" or before.text == "]") and _adjacent(before, tokens[opener]):
+                k = opener - 1
+                continue
+            return opener
+        if k >= 2 and tokens[k - 1].text == "." and _adjacent(tokens[k - 1], tok):
+            before = tokens[k - 2]
+            if (before.kind == "ident" or before.text in ("]", ")")) and _adjacent(before, tokens[k - 1]):
+                if before.text == ")":
+                    # `f(x).g(` is not valid Rego; keep the leading dot so it never resolves
+                    return k - 1
+                k = k - 2
+                continue
+            return k - 1
+        return k
+
+
+def _is_keyword_use(tokens: list[Token], i: int) -> bool:
+    """Whether the ident tokens[i] is used as a keyword (and not, e.g., as builtin `contains(`)."""
+    tok = tokens[i]
+    if tok.text not in KEYWORDS or tok.text in _LITERALS:
+        return False
+    if i >= 1 and tokens[i - 1].text == "." and _adjacent(tokens[i - 1], tok):
+        return False  # a ref segment like input.if
+    if tok.text != "contains":
+        return True
+    # `p contains x` (multi-value rule head) vs the builtin `contains(s, t)`
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if nxt is None or nxt.text != "(":
+        return True
+    prev = tokens[i - 1] if i >= 1 else None
+    return prev is not None and (prev.kind == "ident" or prev.text == "]") and prev.line == tok.line
+
+
+def _arguments(tokens: list[Token], open_paren: int) -> tuple[tuple[Token, ...], ...]:
+    """Split the tokens between `(` and its `)` at top-level commas."""
+    args: list[tuple[Token, ...]] = []
+    current: list[Token] = []
+    depth = 0
+    for tok in tokens[open_paren + 1:]:
+        if tok.kind == "punct" and tok.text in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif tok.kind == "punct" and tok.text in "([{":
+            depth += 1
+        elif depth == 0 and tok.text == ",":
+            args.append(tuple(current))
+            current = []
+            continue
+        current.append(tok)
+    if current:
+        args.append(tuple(current))
+    return tuple(args)
+
+
+def function_calls(source: str) -> list[Call]:
+    """Every call site in source: a ref followed by `(` on the same line, keywords excluded."""
+    tokens = tokenize(source)
+    pairs = _bracket_pairs(tokens)
+    calls: list[Call] = []
+    for i, tok in enumerate(tokens):
+        if tok.text != "(" or tok.kind != "punct" or i == 0:
+            continue
+        prev = tokens[i - 1]
+        if prev.line != tok.line or not (prev.kind == "ident" or prev.text == "]"):
+            continue
+        start = _ref_start(tokens, i - 1, pairs)
+        if start == i - 1 and prev.kind == "ident":
+            if prev.text in _LITERALS or _is_keyword_use(tokens, i - 1):
+                continue
+            if prev.text == "set" and i + 1 < len(tokens) and tokens[i + 1].text == ")":
+                continue  # `set()` is the empty-set literal
+        name = "".join(t.text for t in tokens[start:i])
+        calls.append(Call(name, tokens[start].line, tokens[start].column, _arguments(tokens, i)))
+    return calls
+
+
+def _depths(tokens: list[Token]) -> list[int]:
+    """Bracket nesting depth before each token."""
+    depth, out = 0, []
+    for tok in tokens:
+        if tok.kind == "punct" and tok.text in ")]}":
+            depth = max(depth - 1, 0)
+        out.append(depth)
+        if tok.kind == "punct" and tok.text in "([{":
+            depth += 1
+    return out
+
+
+def _dotted_chain(tokens: list[Token], i: int) -> tuple[str, int]:
+    """Read ident(.ident)* from tokens[i]; return the name and the index after it."""
+    parts, k = [tokens[i].text], i + 1
+    while (k + 1 < len(tokens) and tokens[k].text == "." and tokens[k + 1].kind == "ident"
+           and _adjacent(tokens[k - 1], tokens[k]) and _adjacent(tokens[k], tokens[k + 1])):
+        parts.append(tokens[k + 1].text)
+        k += 2
+    return ".".join(parts), k
+
+
+def _head_start(tokens: list[Token], depths: list[int], i: int) -> bool:
+    """Whether tokens[i] starts a top-level statement at column 1 (optionally after `default`)."""
+    tok = tokens[i]
+    if depths[i] != 0 or tok.kind != "ident":
+        return False
+    if tok.column == 1 and tok.first_on_line:
+        prev = tokens[i - 1] if i else None
+        return prev is None or prev.text not in _CONTINUATION
+    prev = tokens[i - 1] if i else None
+    return prev is not None and prev.text == "default" and _head_start(tokens, depths, i - 1)
+
+
+def defined_functions(source: str) -> set[str]:
+    """Names of functions defined in the module (rule heads `name(args) :=|=|if|{`), unqualified."""
+    tokens = tokenize(source)
+    depths = _depths(tokens)
+    pairs = _bracket_pairs(tokens)
+    closers = {opener: closer for closer, opener in pairs.items()}
+    names: set[str] = set()
+    for i, tok in enumerate(tokens):
+        if tok.text == "default" or tok.text in KEYWORDS or not _head_start(tokens, depths, i):
+            continue
+        name, k = _dotted_chain(tokens, i)
+        if k >= len(tokens) or tokens[k].text != "(" or k not in closers:
+            continue
+        after = closers[k] + 1
+        if after < len(tokens) and tokens[after].text in _HEAD_FOLLOWERS:
+            names.add(name)
+    return names
+
+
+def _line_ref(tokens: list[Token], i: int) -> tuple[str, int]:
+    """Concatenate a ref (idents, dots, brackets, strings) that starts at i on one line."""
+    parts, k, line = [], i, tokens[i].line
+    while k < len(tokens) and tokens[k].line == line and (
+        tokens[k].kind in ("ident", "string") or tokens[k].text in (".", "[", "]")
+    ):
+        if tokens[k].kind == "ident" and parts and parts[-1] not in (".", "["):
+            break  # e.g. the `as` of an import
+        parts.append(tokens[k].text)
+        k += 1
+    return "".join(parts), k
+
+
+def package_name(source: str) -> str | None:
+    """The module's package path, e.g. "access.owner_location", or None."""
+    tokens = tokenize(source)
+    for i, tok in enumerate(tokens):
+        if tok.text == "package" and tok.first_on_line and i + 1 < len(tokens):
+            name, _ = _line_ref(tokens, i + 1)
+            return name or None
+    return None
+
+
+def imports(source: str) -> dict[str, str]:
+    """alias -> imported ref, e.g. {"groups": "data.lib.groups"}; `as` aliases honoured."""
+    tokens = tokenize(source)
+    out: dict[str, str] = {}
+    for i, tok in enumerate(tokens):
+        if tok.text != "import" or not tok.first_on_line or i + 1 >= len(tokens):
+            continue
+        path, k = _line_ref(tokens, i + 1)
+        if not path:
+            continue
+        if k + 1 < len(tokens) and tokens[k].text == "as" and tokens[k].line == tok.line:
+            alias = tokens[k + 1].text
+        else:
+            last = tokens[k - 1]
+            alias = last.text.strip('"`') if last.kind == "string" else last.text
+            if last.text == "]" and tokens[k - 2].kind == "string":
+                alias = tokens[k - 2].text.strip('"`')
+        out[alias] = path
+    return out
+
+
+def keywords_used(source: str) -> list[tuple[str, int]]:
+    """(keyword, line) for each keyword used as a keyword (literals true/false/null excluded)."""
+    tokens = tokenize(source)
+    return [(t.text, t.line) for i, t in enumerate(tokens)
+            if t.kind == "ident" and _is_keyword_use(tokens, i)]
+
+
+def _module_functions(modules: Mapping[str, str]) -> set[str]:
+    """Fully qualified `data.<pkg>.<fn>` names of all functions defined in modules."""
+    out: set[str] = set()
+    for source in modules.values():
+        pkg = package_name(source)
+        if pkg is not None:
+            out.update(f"data.{pkg}.{fn}" for fn in defined_functions(source))
+    return out
+
+
+def _resolve(name: str, pkg: str | None, aliases: dict[str, str], user: set[str]) -> bool:
+    """Whether a call name resolves to a user-defined function."""
+    if name.startswith("data."):
+        return name in user
+    candidates = []
+    if pkg is not None:
+        candidates.append(f"data.{pkg}.{name}")
+    head, _, rest = name.partition(".")
+    if head in aliases:
+        candidates.append(f"{aliases[head]}.{rest}" if rest else aliases[head])
+    return any(c in user for c in candidates)
+
+
+def unsupported_calls(
+    modules: Mapping[str | PurePath, str],
+    allowed: frozenset[str],
+    accept: Callable[[Call], bool] | None = None,
+) -> list[tuple[str | PurePath, int, str]]:
+    """(path, line, name) of calls that are neither user functions nor in allowed.
+
+    Calls are resolved against functions defined in any of the modules: bare names in the
+    calling module's package, full `data.<pkg>.<fn>` refs, and refs through import aliases.
+    Anything unresolved that is not allowed is reported, unknown names included, unless
+    accept(call) says this particular call site is fine (e.g. a literal argument).
+    """
+    user = _module_functions({str(p): s for p, s in modules.items()})
+    found: list[tuple[str | PurePath, int, str]] = []
+    for path, source in modules.items():
+        pkg, aliases = package_name(source), imports(source)
+        for call in function_calls(source):
+            if call.name in allowed or _resolve(call.name, pkg, aliases, user):
+                continue
+            if accept is not None and accept(call):
+                continue
+            found.append((path, call.line, call.name))
+    return found
