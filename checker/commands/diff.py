@@ -1,0 +1,249 @@
+"""`checker diff`: the pre-merge check of a change, read from git objects.
+
+The head is compared with the merge base of base and head (not the tip of base: what the
+base branch did after the branch point is not the change's doing). The merge base's policies
+judge both sides, so a change cannot weaken the check that gates it; when the change edits
+the policies, their impact on the head inventory is reported besides.
+
+Decisions where the issue left a choice:
+- The merge base without the inventory folder is a new repository: its side is empty and
+  every head finding is introduced. The head without it is an error (the merge would leave
+  nothing that `checker audit` can read), and so is a folder missing on both sides.
+- The merge base without the policy folder is an error (nothing to judge with), except when
+  it has no inventory either: then the repository is being set up by this change, and the
+  head's policies judge it (said on stderr, and in the result's meta `policies_commit`).
+- The head's policies that do not load or compile are an error (exit 2) naming the file: a
+  change with broken policies cannot be merged, so the run must not pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from checker import diff, git, inventory, pipeline, policies
+from checker.cache import Cache
+from checker.commands import cache_for, emit, engine_for
+from checker.engines import LazyEngine, RawResult
+from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
+from checker.inventory import ParsedFile, SourceFile
+from checker.models import Finding, Inventory, RunResult
+from checker.policies import PolicySet
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from checker.cli import Options
+
+POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
+MAX_BASE_PROBLEMS_SHOWN = 20
+_BROKEN = {"head": "; a change with broken policies cannot be merged",
+           "merge base": "; they must be fixed on the base branch first"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Side:
+    role: str  # "merge base" or "head", for messages
+    ref: str
+    commit: str
+    inventory: git.Folder
+    policies: git.Folder
+
+    @property
+    def label(self) -> str:
+        """`the head (HEAD, 1a2b3c4d5e6f)`, `the merge base of main and HEAD (9f8e7d6c5b4a)`."""
+        if self.role == "head":
+            return f"the head ({self.ref}, {git.short(self.commit)})"
+        return f"the {self.ref} ({git.short(self.commit)})"
+
+
+def run(options: Options, base: str, head: str, repo: Path) -> int:
+    with git.Repository(repo) as repository, cache_for(options) as cache:
+        base_commit, old, new = read_sides(repository, options, base, head)
+        result = compare(repository, cache, options, old, new)
+        result = dataclasses.replace(result, meta={"base": base, "head": head, "base_commit": base_commit,
+                                                   "head_commit": new.commit, "merge_base": old.commit,
+                                                   **result.meta})
+    return emit(options, result)
+
+
+def read_sides(repository: git.Repository, options: Options, base: str, head: str) -> tuple[str, Side, Side]:
+    """The base commit, and the two sides compared: the merge base and the head."""
+    head_commit = repository.commit(head, "--head")
+    base_commit = repository.commit(base, "--base")
+    merge_base = repository.merge_base(base_commit, head_commit, base, head)
+    inv_dir = repository.relative_folder(options.inventories, "--inventories")
+    pol_dir = repository.relative_folder(options.policies, "--policies")
+    limit = inventory.max_file_bytes()
+
+    def side(role: str, ref: str, commit: str) -> Side:
+        return Side(role, ref, commit, repository.folder(commit, inv_dir, inventory.YAML_SUFFIXES, limit),
+                    repository.folder(commit, pol_dir, POLICY_SUFFIXES, limit))
+
+    return (base_commit, side("merge base", f"merge base of {base} and {head}", merge_base),
+            side("head", head, head_commit))
+
+
+def compare(repository: git.Repository, cache: Cache, options: Options, old: Side, new: Side) -> RunResult:
+    """Judge both sides with the merge base's policies, classify, attribute, and add the policy impact."""
+    inv_shown = new.inventory.path or "."
+    if not new.inventory.exists:
+        raise GitError(f"{inv_shown}: no inventory folder at {new.label}; check --inventories (a path "
+                       "relative to the repository root)")
+    bootstrap = not old.policies.exists and not old.inventory.exists
+    if not old.policies.exists and not bootstrap:
+        raise GitError(f"{new.policies.path or '.'}: no policy folder at {old.label}, so there is nothing to "
+                       "judge the change with; check --policies, or land the policies first")
+    _raise_folder_problems(old, new)
+
+    judge_side = new if bootstrap else old
+    judge = _load_policies(repository, judge_side)
+    policies_changed = old.policies.tree != new.policies.tree
+    # The head's own policies matter when the change edits them: they must work, and their impact shows.
+    head_policies = _load_policies(repository, new) if policies_changed and not bootstrap else None
+    if bootstrap:
+        click.echo(f"checker: note: {old.label} has neither {inv_shown} nor {new.policies.path or '.'}: "
+                   "a new repository, judged by the head's policies", err=True)
+
+    parsed = _parse(repository, cache, options.jobs, [old.inventory, new.inventory])
+    head_inv = _build(parsed, new, judge, hint=head_policies is not None)
+    # The same tree on both sides (a policy-only change) is the same inventory: build it once.
+    base_inv = head_inv if old.inventory.tree == new.inventory.tree else _base_inventory(parsed, old, judge)
+    if head_policies is not None:  # the inventory must also stand under the policies it will live with
+        _build(parsed, new, head_policies, under="under its own policies")
+
+    as_of = options.as_of
+    with engine_for(options, judge) as engine:
+        todo = diff.plan([base_inv, head_inv], as_of, engine.cache_key)
+        raw = _evaluate(engine, cache, todo, [base_inv, head_inv], as_of, judge_side)
+        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of)
+        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of)
+        info = engine.info
+    findings = diff.classify(base_findings, head_findings, base_inv, head_inv)
+
+    impact: list[Finding] = []
+    rules = dict(judge.rules)
+    # Policies whose evaluated content did not change (only tests or cases did) have no impact.
+    if head_policies is not None and head_policies.digest != judge.digest:
+        impact = _impact(cache, options, head_policies, head_inv, head_findings, new)
+        rules = {**head_policies.rules, **judge.rules}  # rules only the head has, for the impact's findings
+
+    meta = {"policies_commit": judge_side.commit}
+    return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
+                     rules, tuple(impact), policies_changed, meta)
+
+
+def _impact(cache: Cache, options: Options, head_policies: PolicySet, head_inv: Inventory,
+            judged: Sequence[Finding], new: Side) -> list[Finding]:
+    """Findings the head's policies add to or drop from the head inventory."""
+    with engine_for(options, head_policies) as engine:
+        todo = diff.plan([head_inv], options.as_of, engine.cache_key)
+        raw = _evaluate(engine, cache, todo, [head_inv], options.as_of, new)
+        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of)
+    return diff.impact(judged, after)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _raise_folder_problems(old: Side, new: Side) -> None:
+    """Unsafe or unreadable entries (symlinks out, submodules, huge blobs) of what must load: the
+    head's folders and the merge base's policies (its inventory: see _base_inventory)."""
+    for folder, error, side in ((new.inventory, InputError, new), (new.policies, PolicyError, new),
+                                (old.policies, PolicyError, old)):
+        if folder.problems:
+            raise _in_context(error(list(folder.problems)), None if side is new else side.commit,
+                              f"{side.label}: cannot read {folder.path or '.'} safely")
+
+
+def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, judge: PolicySet) -> Inventory:
+    """The merge base's inventory. One that does not load is compared as empty, with a warning, so that
+    a change repairing the base branch can still be checked: every head finding is then introduced,
+    the strictest reading, never a pass by default."""
+    if not old.inventory.exists:
+        return diff.EMPTY
+    try:
+        if old.inventory.problems:
+            raise _in_context(InputError(list(old.inventory.problems)), old.commit, "")
+        return _build(parsed, old, judge)
+    except InputError as exc:
+        problems = exc.problems[1:]  # after the context line both raisers put first
+        for problem in problems[:MAX_BASE_PROBLEMS_SHOWN]:
+            click.echo(f"checker: warning: {problem}", err=True)
+        click.echo(f"checker: warning: the inventory at {old.label} is not valid ({len(problems)} "
+                   "problems); it is compared as empty, so every finding at the head is reported as "
+                   "introduced", err=True)
+        return diff.EMPTY
+
+
+def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
+    commit = None if side.role == "head" else side.commit
+    if not side.policies.exists:
+        raise PolicyError([Problem(side.policies.path or ".", None, f"no policy folder at {side.label}; a "
+                                                                     "change that removes the policies cannot "
+                                                                     "be merged")])
+    try:
+        return policies.from_files(repository.read_folder(side.policies))
+    except PolicyError as exc:
+        raise _in_context(exc, commit, f"the policies at {side.label} do not load{_BROKEN[side.role]}") from None
+
+
+def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequence[git.Folder]
+           ) -> dict[tuple[str, str], ParsedFile]:
+    """(path, blob id) -> ParsedFile; a blob that is the same on both sides is read and parsed once."""
+    entries = sorted({(b.path, b.sha) for folder in folders for b in folder.blobs})
+    data = repository.read(sha for _, sha in entries)
+    sources = [SourceFile(path, data[sha]) for path, sha in entries]
+    return dict(zip(entries, pipeline.parse_sources(sources, cache, jobs), strict=True))
+
+
+def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet,
+           hint: bool = False, under: str = "") -> Inventory:
+    files = [parsed[(b.path, b.sha)] for b in side.inventory.blobs]
+    try:
+        return inventory.build(files, pipeline.known_for(policy_set))
+    except InputError as exc:
+        context = f"the inventory at {side.label} is not valid" + (f" {under}" if under else "")
+        problems = _in_context(exc, None if side.role == "head" else side.commit, context).problems
+        if hint:
+            problems.append(Problem("", None, "note: the change is judged by the policies of the merge base; "
+                                              "data classes, jurisdictions and rules that it adds to the "
+                                              "policies can be used once the policy change has been merged"))
+        raise InputError(problems) from None
+
+
+def _in_context(exc: CheckerError, commit: str | None, context: str) -> CheckerError:
+    """The same error with a first line that says where, and base-side files as `commit:path`."""
+    problems = [dataclasses.replace(p, file=f"{git.short(commit)}:{p.file}") if commit and p.file else p
+                for p in exc.problems]
+    return type(exc)([Problem("", None, context), *problems])
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence[Inventory], as_of: str,
+              policy_side: Side) -> dict[str, RawResult]:
+    """Raw results by input key: from the result cache, else each distinct input evaluated once.
+    `policy_side` is where the engine's policies come from, for error messages."""
+    results: dict[str, RawResult] = cache.get_json("result", todo.first)
+    missing = [key for key in todo.first if key not in results]
+    if missing:
+        # Engine keys name the group, so an engine error says which one failed.
+        by_engine_key = {f"{todo.first[key][1]} ({key[:12]})": key for key in missing}
+        inputs = diff.inputs_to_evaluate(todo, sides, as_of, missing)
+        keyed = {key: document for key, document in inputs}
+        try:
+            fresh = engine().evaluate([(name, keyed[key]) for name, key in by_engine_key.items()])
+        except PolicyError as exc:
+            side = policy_side
+            raise _in_context(exc, None if side.role == "head" else side.commit,
+                              f"the policies at {side.label} do not compile or evaluate{_BROKEN[side.role]}"
+                              ) from None
+        computed = {by_engine_key[name]: value for name, value in fresh.items()}
+        cache.put_json("result", computed)
+        results.update(computed)
+    return results

@@ -1,0 +1,197 @@
+"""Compare the two sides of a change (pure): which inputs to evaluate, how findings classify, and
+which changed line explains each introduced finding.
+
+The merge base's policies judge both sides, so a finding can only appear because the inventory
+changed: a group's own fields, its owner or members, the records of the people in it, or the
+waivers. `attribute` names the line of that change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from checker import evaluate, pipeline, waivers
+from checker.engines import RawResult
+from checker.join import group_input
+from checker.models import WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
+
+EMPTY = Inventory(people={}, groups={}, waivers={})
+
+# Person fields in the order we blame them when several changed at once.
+PERSON_FIELDS = ("location", "employment", "status", "trainings", "name")
+
+
+# ---------------------------------------------------------------- what to evaluate
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Each distinct group input once: groups whose joined input is the same on several sides
+    share one evaluation (and the result cache's entry, since the keys are pipeline.input_keys)."""
+
+    keys: tuple[Mapping[str, str], ...]  # per side: group id -> input key
+    first: Mapping[str, tuple[int, str]]  # input key -> (side, group id) where it first occurs
+
+
+def plan(sides: Sequence[Inventory], as_of: str, policy_key: str) -> Plan:
+    computed: dict[int, Mapping[str, str]] = {}  # the same inventory on two sides is keyed once
+    for inv in sides:
+        if id(inv) not in computed:
+            computed[id(inv)] = pipeline.input_keys(inv, as_of, policy_key, sorted(inv.groups))
+    keys = tuple(computed[id(inv)] for inv in sides)
+    first: dict[str, tuple[int, str]] = {}
+    for index, side in enumerate(keys):
+        for gid, key in side.items():
+            first.setdefault(key, (index, gid))
+    return Plan(keys, first)
+
+
+def inputs_to_evaluate(todo: Plan, sides: Sequence[Inventory], as_of: str, keys: Iterable[str]
+                       ) -> list[tuple[str, dict[str, Any]]]:
+    """The joined inputs of these keys, each joined from the side where it first occurs."""
+    out = []
+    for key in keys:
+        index, gid = todo.first[key]
+        inv = sides[index]
+        out.append((key, group_input(inv.groups[gid], inv.people, as_of)))
+    return out
+
+
+def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, RawResult],
+                  rules: Mapping[str, RuleInfo], as_of: str) -> list[Finding]:
+    """One side's findings from the shared raw results, located in that side's files and waived
+    with that side's waivers (waivers are inventory data)."""
+    found: list[Finding] = []
+    for gid in sorted(inv.groups):
+        found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
+    return waivers.apply(found, inv.waivers, as_of)
+
+
+# ---------------------------------------------------------------- classification
+
+
+def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Inventory, head_inv: Inventory
+             ) -> list[Finding]:
+    """SPEC §7: every finding of either side is introduced, resolved or unchanged, by identity.
+
+    Resolved findings keep the base side's location; the others the head's, and an introduced
+    one points at the change that caused it. A finding waived at the base and in force at the
+    head is introduced: the change removed its waiver, and a change must not do that quietly.
+    """
+    before = {f.identity: f for f in base}
+    after = {f.identity: f for f in head}
+    out: list[Finding] = []
+    for identity, finding in after.items():
+        old = before.get(identity)
+        if old is None:
+            out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
+        elif old.waived and not finding.waived and finding.rule not in WAIVER_RULES:
+            out.append(finding.with_(change="introduced", location=_waiver_lost(old, finding, head_inv)))
+        else:
+            out.append(finding.with_(change="unchanged"))
+    out.extend(f.with_(change="resolved") for identity, f in before.items() if identity not in after)
+    return sorted(out, key=lambda f: f.sort_key)
+
+
+def impact(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
+    """What new policies change on one inventory: findings they add (introduced) or drop (resolved)."""
+    old = {f.identity: f for f in before}
+    new = {f.identity: f for f in after}
+    out = [f.with_(change="introduced") for i, f in new.items() if i not in old]
+    out += [f.with_(change="resolved") for i, f in old.items() if i not in new]
+    return sorted(out, key=lambda f: f.sort_key)
+
+
+def _waiver_lost(old: Finding, finding: Finding, head_inv: Inventory) -> Location | None:
+    """The waiver's line when it is still there (changed so that it no longer applies)."""
+    waiver = head_inv.waivers.get(old.waiver or "")
+    return waiver.location if waiver is not None else finding.location
+
+
+# ---------------------------------------------------------------- attribution
+
+
+def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Location | None:
+    """The line of the change that explains an introduced finding.
+
+    A member newly in the group: their entry in the group. A person whose record changed: the
+    changed field in the people file, even though the group file did not change. A group's
+    own change: the data class added, or the kind / subject_jurisdictions / owner line. A new
+    group keeps the evaluation's location (its `id` line, or the member's entry for a member
+    finding). Nothing found: the evaluation's location.
+    """
+    group = head_inv.groups.get(finding.group)
+    old_group = base_inv.groups.get(finding.group)
+    if finding.rule in WAIVER_RULES or group is None or old_group is None:
+        return finding.location
+    causes: list[Location] = []
+    if finding.person:
+        causes += _person_causes(finding, finding.person, group, old_group, base_inv, head_inv)
+    causes += _group_causes(finding, group, old_group, base_inv, head_inv)
+    return causes[0] if causes else finding.location
+
+
+def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, base_inv: Inventory,
+                   head_inv: Inventory) -> list[Location]:
+    causes = []
+    if pid in group.member_lines and pid not in old_group.members:
+        causes.append(_at(group, group.member_lines[pid]))
+    changed = _record_change(base_inv.people.get(pid), head_inv.people.get(pid), finding.message)
+    if changed:
+        causes.append(changed)
+    return causes
+
+
+def _group_causes(finding: Finding, group: Group, old: Group, base_inv: Inventory, head_inv: Inventory
+                  ) -> list[Location]:
+    causes = []
+    added = [c for c in group.data_classes if c not in old.data_classes]
+    if added:
+        name = _mentioned(added, finding.message) or added[0]
+        causes.append(_at(group, group.data_class_lines.get(name)))
+    for key in ("subject_jurisdictions", "kind"):
+        if group.fields.get(key) != old.fields.get(key):
+            causes.append(_at(group, group.field_lines.get(key)))
+    if group.owner != old.owner:
+        causes.append(_at(group, group.field_lines.get("owner")))
+    owner_change = _record_change(base_inv.people.get(group.owner), head_inv.people.get(group.owner),
+                                  finding.message)
+    if owner_change:
+        causes.append(owner_change)
+    if finding.person is None:  # whole-group findings (size, ...) can come from anyone in it
+        new_members = [m for m in group.members if m not in old.members]
+        if new_members:
+            name = _mentioned(new_members, finding.message) or new_members[0]
+            causes.append(_at(group, group.member_lines.get(name)))
+        for member in group.members:
+            changed = _record_change(base_inv.people.get(member), head_inv.people.get(member), finding.message)
+            if changed:
+                causes.append(changed)
+    for key in sorted(set(group.fields) | set(old.fields)):
+        if group.fields.get(key) != old.fields.get(key):
+            causes.append(_at(group, group.field_lines.get(key)))
+    return causes
+
+
+def _record_change(before: Person | None, after: Person | None, message: str) -> Location | None:
+    """The line of a person's changed field (preferring one whose new value the message names)."""
+    if after is None or before is None or before.record == after.record:
+        return None
+    changed = [k for k in PERSON_FIELDS if before.record.get(k) != after.record.get(k)]
+    changed += sorted(k for k in set(before.record) | set(after.record)
+                      if k not in PERSON_FIELDS and before.record.get(k) != after.record.get(k))
+    with_line = [k for k in changed if k in after.field_lines]
+    named = [k for k in with_line if isinstance(after.record.get(k), str) and after.record[k] in message]
+    picks = named or with_line
+    line = after.field_lines[picks[0]] if picks else after.location.line
+    return Location(after.location.file, line)
+
+
+def _mentioned(names: Sequence[str], message: str) -> str | None:
+    return next((n for n in names if n in message), None)
+
+
+def _at(group: Group, line: int | None) -> Location:
+    return Location(group.location.file, line or group.location.line)

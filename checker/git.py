@@ -1,0 +1,310 @@
+"""Every git access of the checker, through gitpython; no other module touches git.
+
+`checker diff` reads both sides of a change straight from git objects: commits are resolved,
+folders are listed from tree objects (`ls-tree`), and files are read as blobs by id, in one
+batch (`cat-file --batch`). Nothing here checks out, resets or writes the working tree, the
+index or any ref. Every failure becomes a GitError with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tempfile
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, cast
+
+from checker.errors import GitError, Problem
+
+try:
+    import git
+    from git.exc import BadName, BadObject
+    from git.objects.tree import Tree
+except ImportError as exc:  # gitpython refuses to load when there is no git executable
+    raise GitError(f"git is not available: {exc}") from None
+
+SYMLINK_MODE = 0o120000
+SUBMODULE_MODE = 0o160000
+FETCH_HINT = ("fetch full history: actions/checkout with fetch-depth: 0, or git fetch --unshallow "
+              "(and fetch the base branch)")
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    path: str  # relative to the repository root, e.g. inventories/groups/x.yaml
+    sha: str  # blob id: equal ids mean equal bytes
+
+
+@dataclass(frozen=True)
+class Folder:
+    """The files of one folder at one commit: what `git ls-tree -r` shows, filtered and checked."""
+
+    path: str  # relative to the repository root; "" is the root itself
+    tree: str | None  # tree id; None when the folder does not exist at that commit
+    blobs: tuple[BlobEntry, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def exists(self) -> bool:
+        return self.tree is not None
+
+
+def short(sha: str) -> str:
+    return sha[:12]
+
+
+class Repository:
+    """A repository opened read-only for the lifetime of one run (use as a context manager)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except git.NoSuchPathError:
+            raise GitError(f"{path}: no such folder (--repo)") from None
+        except git.InvalidGitRepositoryError:
+            raise GitError(f"{path}: not a git repository (or any of its parents); pass the "
+                           "repository with --repo") from None
+        except git.GitError as exc:
+            raise GitError(f"{path}: cannot open the git repository: {_git_message(exc)}") from None
+        tree_dir = self._repo.working_tree_dir
+        self.root: Path | None = Path(tree_dir) if tree_dir is not None else None
+        self._blob_cache: dict[str, bytes] = {}
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._repo.close()  # ends gitpython's persistent `git cat-file` processes
+
+    # ------------------------------------------------------------ commits
+
+    def commit(self, ref: str, option: str) -> str:
+        """The commit a ref names (branch, tag, sha, `HEAD~2`, ...), as a full sha."""
+        if not ref or ref.startswith("-"):
+            raise GitError(f"{option} {ref!r}: not a git ref")
+        try:
+            return self._repo.commit(ref).hexsha
+        except (BadName, BadObject, ValueError, IndexError):
+            hint = ""
+            if self.is_shallow():
+                hint = f"; this is a shallow clone, which may lack it: {FETCH_HINT}"
+            elif "/" in ref:
+                hint = f"; fetch it first (git fetch {ref.split('/', 1)[0]})"
+            raise GitError(f"{option} {ref!r}: unknown git ref in {self._where()}{hint}") from None
+        except git.GitError as exc:
+            raise GitError(f"{option} {ref!r}: {_git_message(exc)}") from None
+
+    def merge_base(self, base: str, head: str, base_ref: str, head_ref: str) -> str:
+        """The best common ancestor of base and head: the head's branch point from base."""
+        try:
+            found = self._repo.merge_base(base, head)
+        except git.GitError as exc:
+            raise GitError(f"git merge-base {base_ref} {head_ref}: {_git_message(exc)}") from None
+        if found:
+            return found[0].hexsha
+        if self.is_shallow():
+            raise GitError(f"no merge base of {base_ref} and {head_ref} in this shallow clone: the history "
+                           f"that joins them was not fetched; {FETCH_HINT}")
+        raise GitError(f"{base_ref} and {head_ref} have no merge base (unrelated histories): there is no "
+                       "branch point to compare the change against")
+
+    def is_shallow(self) -> bool:
+        try:
+            answer: str = self._repo.git.rev_parse("--is-shallow-repository")
+            return answer.strip() == "true"
+        except git.GitError:  # git older than 2.15: look for the file it keeps the grafts in
+            return (Path(self._repo.git_dir) / "shallow").exists()
+
+    # ------------------------------------------------------------ folders
+
+    def relative_folder(self, folder: Path, option: str) -> str:
+        """An option's folder as a path relative to the repository root ("" for the root)."""
+        if folder.is_absolute():
+            if self.root is None:
+                raise GitError(f"{option} {folder}: a bare repository has no working tree; give the folder "
+                               "relative to the repository root")
+            try:
+                rel = folder.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                raise GitError(f"{option} {folder}: not inside the repository {self.root}") from None
+        else:
+            rel = posixpath.normpath(folder.as_posix())
+        rel = "" if rel == "." else rel
+        if rel == ".." or rel.startswith("../") or rel.startswith("/"):
+            raise GitError(f"{option} {folder}: not inside the repository (paths are relative to its root)")
+        return rel
+
+    def folder(self, commit: str, path: str, suffixes: Collection[str], limit: int) -> Folder:
+        """The files under `path` at `commit` whose names end with one of `suffixes`.
+
+        Hidden files and folders (a name starting with ".") are skipped, as on disk. Problems,
+        not exceptions, for what cannot be read safely: a symlink that leaves the folder, a
+        submodule, a blob over `limit` bytes (its size is checked before anything is read).
+        """
+        root = self._repo.commit(commit).tree
+        tree = _subtree(root, path, commit)
+        if tree is None:
+            return Folder(path, None)
+        entries = [e for e in self._ls_tree(commit, path) if not _hidden(e.path, path)]
+        links = {e.sha for e in entries if e.mode == SYMLINK_MODE}
+        targets = self.read(links) if links else {}
+        blobs: list[BlobEntry] = []
+        problems: list[Problem] = []
+        for entry in entries:
+            relevant = entry.path.endswith(tuple(suffixes))
+            if entry.mode == SUBMODULE_MODE:
+                problems.append(Problem(entry.path, None, "a git submodule: its files are not in this "
+                                                          "repository's history, so they cannot be checked"))
+            elif entry.mode == SYMLINK_MODE:
+                target = targets[entry.sha].decode("utf-8", "surrogateescape")
+                problem = _link_problem(root, entry.path, target, path, relevant)
+                if problem:
+                    problems.append(problem)
+            elif relevant:
+                if entry.size > limit:
+                    problems.append(Problem(entry.path, None, f"file is {entry.size:,} bytes, over the limit of "
+                                                              f"{limit:,} (CHECKER_MAX_FILE_BYTES); not read"))
+                else:
+                    blobs.append(BlobEntry(entry.path, entry.sha))
+        return Folder(path, tree.hexsha, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
+
+    def _ls_tree(self, commit: str, path: str) -> list[_Entry]:
+        """`git ls-tree -r -l -z`: every entry below `path` with its mode, id and size, in one call
+        (asking for each blob's size separately costs a round trip per file)."""
+        args = ["-r", "-l", "-z", "--full-tree", commit, *(["--", path] if path else [])]
+        try:
+            out = self._repo.git.ls_tree(*args, stdout_as_string=False, env=_LITERAL_PATHS)
+        except git.GitError as exc:
+            raise GitError(f"cannot list {path or '.'} at {short(commit)}: {_git_message(exc)}") from None
+        entries = []
+        for record in cast(bytes, out).split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, _kind, sha, size = meta.split()
+            entries.append(_Entry(name.decode("utf-8", "surrogateescape"), int(mode, 8), sha.decode(),
+                                  int(size) if size != b"-" else 0))
+        return entries
+
+    # ------------------------------------------------------------ blobs
+
+    def read(self, shas: Iterable[str]) -> dict[str, bytes]:
+        """Blob contents by id, each read from git once per run, all missing ones in one batch."""
+        wanted = list(dict.fromkeys(shas))
+        missing = [sha for sha in wanted if sha not in self._blob_cache]
+        if missing:
+            self._blob_cache.update(self._cat_file(missing))
+        return {sha: self._blob_cache[sha] for sha in wanted}
+
+    def _cat_file(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """`git cat-file --batch` over a file of ids: one process, no round trip per blob."""
+        with tempfile.TemporaryFile() as ids:
+            ids.write("".join(f"{sha}\n" for sha in shas).encode())
+            ids.seek(0)
+            try:
+                out = self._repo.git.cat_file("--batch", istream=ids, stdout_as_string=False,
+                                              strip_newline_in_stdout=False)
+            except git.GitError as exc:
+                raise GitError(f"cannot read blobs: {_git_message(exc)}") from None
+        data = cast(bytes, out)
+        found: dict[str, bytes] = {}
+        pos = 0
+        for sha in shas:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            if len(header) != 3 or header[0].decode() != sha:
+                raise GitError(f"cannot read blob {sha}: {data[pos:end].decode(errors='replace')}")
+            size = int(header[2])
+            found[sha] = data[end + 1:end + 1 + size]
+            pos = end + 1 + size + 1  # the content is followed by a newline
+        return found
+
+    def read_folder(self, folder: Folder) -> dict[str, bytes]:
+        """{display path: bytes} for every blob of a folder listing."""
+        data = self.read(b.sha for b in folder.blobs)
+        return {b.path: data[b.sha] for b in folder.blobs}
+
+    def _where(self) -> str:
+        return str(self.root or self._repo.git_dir)
+
+
+def _git_message(exc: git.GitError) -> str:
+    stderr = getattr(exc, "stderr", "") or ""
+    text = stderr.strip().removeprefix("stderr:").strip().strip("'").strip()
+    return text or str(exc)
+
+
+class _Item(Protocol):
+    """A Blob, Tree or Submodule of gitpython, as far as we use it."""
+
+    type: str
+    mode: int
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: str
+    mode: int
+    sha: str
+    size: int
+
+
+# Folder names are paths, not patterns (a folder named `*` must not match everything).
+_LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+
+
+def _hidden(path: str, folder: str) -> bool:
+    """A hidden file, or a file in a hidden folder, below `folder` (skipped as on disk)."""
+    rel = path[len(folder) + 1:] if folder else path
+    return any(part.startswith(".") for part in rel.split("/"))
+
+
+def _lookup(root: Tree, path: str) -> _Item | None:
+    """The entry at `path` below `root` without following symlinks; None when absent."""
+    item: object = root
+    for part in [p for p in path.split("/") if p]:
+        if not isinstance(item, Tree):
+            return None
+        try:
+            item = item[part]
+        except KeyError:
+            return None
+    return cast(_Item, item)
+
+
+def _subtree(root: Tree, path: str, commit: str) -> Tree | None:
+    """The tree at `path`; None when absent; GitError when a file or symlink is in the way."""
+    walked: list[str] = []
+    tree = root
+    for part in [p for p in path.split("/") if p]:
+        walked.append(part)
+        try:
+            item = cast(_Item, tree[part])
+        except KeyError:
+            return None
+        if item.type != "tree":
+            what = "a symlink" if item.mode == SYMLINK_MODE else "a file"
+            raise GitError(f"{'/'.join(walked)} is {what} at {short(commit)}, not a folder; pass the "
+                           "folder itself")
+        tree = cast(Tree, item)
+    return tree
+
+
+def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool) -> Problem | None:
+    """Symlinks as on disk: one whose target is inside the folder is read as that target's own entry;
+    one that leaves the folder is refused, unless it names a file we would not read anyway."""
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target))
+    in_repo = not (target.startswith("/") or resolved == ".." or resolved.startswith("../"))
+    entry = _lookup(root, resolved) if in_repo else None
+    in_folder = in_repo and (not folder or resolved == folder or resolved.startswith(folder + "/"))
+    if in_folder:
+        return None if entry is not None else Problem(shown, None, f"broken symlink (-> {target})")
+    if not relevant and entry is not None and entry.type == "blob":
+        return None  # a link to some other file of the repository, of a kind we never read
+    return Problem(shown, None, f"symlink leaves the folder (-> {target}); refusing to read it")

@@ -1,0 +1,393 @@
+"""`checker diff` end to end on real git repositories: classification, attribution, impact, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import main
+from testing.gitorg import CN_REVIEW, INVENTORY, POLICIES, GitOrg, make_org
+from tests.conftest import run_checker
+
+AS_OF = "2026-11-29"
+GROUP = "inventories/groups/us-escalations.yaml"
+CN = "inventories/groups/cn-review.yaml"
+PEOPLE = "inventories/people/us.yaml"
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> GitOrg:
+    return make_org(tmp_path / "repo")
+
+
+def run_diff(org: GitOrg, *extra: str, base: str = "main", cache: bool = False) -> tuple[int, Any, str]:
+    """(exit code, JSON document or None, stderr) of `checker diff --format json`."""
+    result = CliRunner().invoke(main, ["diff", "--base", base, "--repo", str(org.root), "--as-of", AS_OF,
+                                       "--format", "json", *([] if cache else ["--no-cache"]), *extra])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    doc = json.loads(result.stdout) if result.stdout.strip() else None
+    return result.exit_code, doc, result.stderr
+
+
+def changes(doc: Any, key: str = "findings") -> set[tuple[str, str, str | None, str, str]]:
+    """(change, rule, person, file, line) of each finding, as a set to compare."""
+    return {(f["change"], f["rule"], f["person"], f["location"]["file"], f["location"]["line"])
+            for f in doc[key]}
+
+
+UNCHANGED_CN = ("unchanged", "owner-location", None, CN, 2)
+
+
+# ---------------------------------------------------------------- classification and attribution
+
+
+def test_member_added_is_introduced_at_the_member_entry(org: GitOrg) -> None:
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    assert changes(doc) == {("introduced", "member-location", "li", GROUP, 9), UNCHANGED_CN}
+    assert doc["command"] == "diff" and doc["as_of"] == AS_OF
+    summary = doc["summary"]
+    assert (summary["introduced"], summary["resolved"], summary["unchanged"], summary["deny"]) == (1, 0, 1, 2)
+    assert (doc["base"], doc["head"], doc["merge_base"]) == ("main", "HEAD", org.git("rev-parse", "main"))
+    assert doc["policies_changed"] is False and doc["policy_impact"] == []
+
+
+def test_person_moved_abroad_is_located_at_their_record(org: GitOrg) -> None:
+    org.edit(PEOPLE, "  - id: bob\n    location: US", "  - id: bob\n    location: DE")
+    org.commit("bob moves to Berlin")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    # bob is in both groups; neither group file changed, the people file did: both at bob's record
+    introduced = {(f["group"], f["rule"], f["person"], f["location"]["file"], f["location"]["line"])
+                  for f in doc["findings"] if f["change"] == "introduced"}
+    assert introduced == {("us-escalations", "member-location", "bob", PEOPLE, 6),
+                          ("cn-review", "member-location", "bob", PEOPLE, 6)}
+    assert UNCHANGED_CN in changes(doc)
+    assert doc["summary"]["introduced"] == 2
+
+
+def test_group_added_and_group_deleted(org: GitOrg) -> None:
+    org.write({"inventories/groups/cn-growth.yaml": CN_REVIEW.replace("cn-review", "cn-growth")})
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    assert changes(doc) == {("introduced", "owner-location", None, "inventories/groups/cn-growth.yaml", 2),
+                            UNCHANGED_CN}
+    org.remove(CN)
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert ("resolved", "owner-location", None, CN, 2) in changes(doc)
+    org.remove("inventories/groups/cn-growth.yaml")
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert code == 0  # resolving findings never fails a change
+    assert changes(doc) == {("resolved", "owner-location", None, CN, 2)}
+    assert doc["summary"]["deny"] == 0  # counts are what the head still has
+
+
+def test_renamed_file_is_neither_introduced_nor_resolved(org: GitOrg) -> None:
+    org.git("mv", CN, "inventories/groups/review.yaml")
+    org.git("mv", "inventories/people", "inventories/staff")
+    org.commit("reorganise")
+    code, doc, _ = run_diff(org)
+    assert code == 0
+    assert changes(doc) == {("unchanged", "owner-location", None, "inventories/groups/review.yaml", 2)}
+
+
+def test_base_branch_moving_on_is_not_the_change(org: GitOrg) -> None:
+    branch_point = org.git("rev-parse", "HEAD")
+    org.edit(CN, "members: [bob]", "members: [bob, eva]")
+    org.commit("the change: eva joins cn-review")
+    org.checkout("main")
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")  # main, after the branch point
+    org.remove(CN)
+    org.commit("main moves on")
+    org.checkout("pr")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    assert doc["merge_base"] == branch_point != org.git("rev-parse", "main")
+    # li's finding (main's doing) and cn-review's deletion on main appear nowhere
+    assert changes(doc) == {("introduced", "member-location", "eva", CN, 6), UNCHANGED_CN}
+
+
+def test_clean_change_exits_0(org: GitOrg) -> None:
+    org.edit(GROUP, "platform: lark", "platform: slack")
+    org.commit()
+    code, doc, stderr = run_diff(org)
+    assert code == 0, stderr
+    assert changes(doc) == {UNCHANGED_CN}
+
+
+def test_waiver_removed_brings_a_finding_back(org: GitOrg) -> None:
+    org.checkout("main")
+    org.write({"inventories/waivers.yaml": "waivers:\n  - id: w-1\n    rule: owner-location\n"
+                                           "    group: cn-review\n    reason: moving\n    approved_by: ana\n"
+                                           "    expires: 2027-01-31\n"})
+    org.commit("waive")
+    org.git("checkout", "-q", "-B", "pr")
+    _, doc, _ = run_diff(org)
+    [waived] = doc["findings"]
+    assert (waived["change"], waived["waived"], waived["waiver"]) == ("unchanged", True, "w-1")
+    org.remove("inventories/waivers.yaml")
+    org.commit("drop the waiver")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    assert changes(doc) == {("introduced", "owner-location", None, CN, 2)}
+
+
+def test_the_working_tree_is_neither_read_nor_touched(org: GitOrg) -> None:
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")  # not committed
+    status = org.git("status", "--porcelain")
+    index = (org.root / ".git/index").read_bytes()
+    code, doc, _ = run_diff(org)
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}
+    assert org.git("status", "--porcelain") == status
+    assert (org.root / ".git/index").read_bytes() == index
+
+
+def test_head_option_and_absolute_folders(org: GitOrg) -> None:
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    change = org.commit()
+    org.checkout("main")  # the checked-out branch does not matter
+    code, doc, _ = run_diff(org, "--head", change, "--inventories", str(org.root / "inventories"),
+                            "--policies", str(org.root / "policies"))
+    assert code == 1
+    assert ("introduced", "member-location", "li", GROUP, 9) in changes(doc)
+
+
+def test_each_distinct_group_input_is_evaluated_once(org: GitOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker.engines.embedded import EmbeddedEngine
+
+    evaluated: list[str] = []
+    real = EmbeddedEngine.evaluate
+
+    def counting(self: EmbeddedEngine, inputs: Any) -> Any:  # the real engine, counted
+        evaluated.extend(doc["group"]["id"] for _, doc in inputs)
+        return real(self, inputs)
+
+    monkeypatch.setattr(EmbeddedEngine, "evaluate", counting)
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    org.commit()
+    run_diff(org)  # no cache: cn-review is the same on both sides, us-escalations differs
+    assert sorted(evaluated) == ["cn-review", "us-escalations", "us-escalations"]
+    evaluated.clear()
+    first = run_diff(org, cache=True)
+    assert len(evaluated) == 3
+    evaluated.clear()
+    assert run_diff(org, cache=True) == first  # everything from the cache
+    assert evaluated == []
+    org.edit(CN, "members: [bob]", "members: [bob, eva]")
+    org.commit()
+    code, doc, _ = run_diff(org, cache=True)
+    assert evaluated == ["cn-review"]  # only the group whose input is new
+    assert code == 1 and ("introduced", "member-location", "eva", CN, 6) in changes(doc)
+
+
+# ---------------------------------------------------------------- policies: the merge base's judge
+
+
+def test_deleting_a_rule_does_not_silence_it(org: GitOrg) -> None:
+    org.remove("policies/owner_location")
+    org.write({"inventories/groups/cn-growth.yaml": CN_REVIEW.replace("cn-review", "cn-growth")})
+    org.commit("drop owner-location, add a group it would catch")
+    code, doc, _ = run_diff(org)
+    assert code == 1  # still judged by the merge base's rules
+    assert changes(doc) == {("introduced", "owner-location", None, "inventories/groups/cn-growth.yaml", 2),
+                            UNCHANGED_CN}
+    assert doc["policies_changed"] is True
+    assert {(f["change"], f["rule"], f["group"]) for f in doc["policy_impact"]} == {
+        ("resolved", "owner-location", "cn-review"), ("resolved", "owner-location", "cn-growth")}
+
+
+def test_a_new_rule_shows_its_impact(org: GitOrg) -> None:
+    org.write({"policies/owner_everywhere/owner_everywhere.rego":
+               "package access.owner_everywhere\n\nimport rego.v1\n\n"
+               "warn contains msg if {\n\tinput.group.owner.id == \"ana\"\n\tmsg := \"ana owns it\"\n}\n"})
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert code == 0
+    assert changes(doc) == {UNCHANGED_CN}  # the new rule does not judge this change
+    assert changes(doc, "policy_impact") == {("introduced", "owner-everywhere", None, GROUP, 2)}
+
+
+def test_a_change_to_policy_tests_only_has_no_impact(org: GitOrg) -> None:
+    org.write({"policies/group_size/group_size_test.rego": "package access.group_size_test\n"})
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert code == 0
+    assert doc["policies_changed"] is True and doc["policy_impact"] == []
+
+
+def test_broken_head_policies_fail_the_run_naming_the_file(org: GitOrg) -> None:
+    org.write({"policies/group_size/group_size.rego": "package access.group_size\n\ndeny contains if {\n"})
+    org.commit()
+    code, doc, stderr = run_diff(org)
+    assert code == 2 and doc is None
+    assert "policies/group_size/group_size.rego" in stderr
+    assert "cannot be merged" in stderr
+
+
+def test_head_data_that_breaks_the_inventory_fails_the_run(org: GitOrg) -> None:
+    org.edit("policies/data.yaml", "  user_pii: {sensitive: true, max_members: 4}\n", "")
+    org.commit("drop a data class still in use")
+    code, _, stderr = run_diff(org)
+    assert code == 2
+    assert "user_pii" in stderr and GROUP in stderr
+
+
+def test_using_a_data_class_the_change_adds_explains_itself(org: GitOrg) -> None:
+    org.edit("policies/data.yaml", "  public: {sensitive: false}\n",
+             "  public: {sensitive: false}\n  health: {sensitive: true}\n")
+    org.edit(GROUP, "data_classes: [user_pii]", "data_classes: [user_pii, health]")
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2
+    assert f"{GROUP}:9" in stderr and "unknown data class 'health'" in stderr
+    assert "judged by the policies of the merge base" in stderr
+
+
+# ---------------------------------------------------------------- new repositories and missing folders
+
+
+def test_new_repository_without_inventory_at_the_base(tmp_path: Path) -> None:
+    org = make_org(tmp_path / "repo", with_inventory=False)
+    org.write(INVENTORY)
+    org.commit("the first inventory")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    assert changes(doc) == {("introduced", "owner-location", None, CN, 2)}
+
+
+def test_bootstrap_change_is_judged_by_its_own_policies(tmp_path: Path) -> None:
+    org = GitOrg(tmp_path / "repo")
+    org.write({"README": "hello\n"})
+    org.commit("empty")
+    org.branch("pr")
+    org.write({**POLICIES, **INVENTORY})
+    org.commit("adopt the checker")
+    code, doc, stderr = run_diff(org)
+    assert code == 1
+    assert "a new repository, judged by the head's policies" in stderr
+    assert changes(doc) == {("introduced", "owner-location", None, CN, 2)}
+
+
+def test_merge_base_without_policies_is_an_error(tmp_path: Path) -> None:
+    org = GitOrg(tmp_path / "repo")
+    org.write(INVENTORY)
+    org.commit("inventory only")
+    org.branch("pr")
+    org.write(POLICIES)
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2
+    assert "no policy folder" in stderr and "nothing to judge" in stderr
+
+
+def test_inventory_folder_missing_at_the_head_is_an_error(org: GitOrg) -> None:
+    code, _, stderr = run_diff(org, "--inventories", "inventory")  # a typo: on neither side
+    assert code == 2 and "no inventory folder at the head" in stderr
+    org.remove("inventories")
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2 and "no inventory folder at the head" in stderr
+
+
+def test_head_without_policies_is_an_error(org: GitOrg) -> None:
+    org.remove("policies")
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2 and "no policy folder at the head" in stderr
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_unknown_ref(org: GitOrg) -> None:
+    code, doc, stderr = run_diff(org, base="origin/nope")
+    assert code == 2 and doc is None
+    assert "--base 'origin/nope': unknown git ref" in stderr
+
+
+def test_not_a_git_repository(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a git repository" in result.stderr
+
+
+def test_shallow_clone_without_the_merge_base(org: GitOrg, tmp_path: Path) -> None:
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    org.commit()
+    org.checkout("main")
+    org.edit(GROUP, "platform: lark", "platform: slack")
+    org.commit()
+    clone = GitOrg(tmp_path / "clone-parent")
+    clone.git("clone", "-q", "--depth", "1", "--no-single-branch", f"file://{org.root}", "clone")
+    result = CliRunner().invoke(main, ["diff", "--base", "origin/main", "--head", "origin/pr", "--repo",
+                                       str(clone.root / "clone"), "--as-of", AS_OF, "--no-cache"])
+    assert result.exit_code == 2
+    assert "shallow" in result.stderr
+    assert "fetch-depth: 0, or git fetch --unshallow" in result.stderr
+
+
+def test_unrelated_histories(org: GitOrg) -> None:
+    org.git("checkout", "-q", "--orphan", "other")
+    org.commit("unrelated")
+    code, _, stderr = run_diff(org)
+    assert code == 2 and "no merge base" in stderr
+
+
+def test_symlink_out_of_the_inventory_fails_the_run(org: GitOrg) -> None:
+    os.symlink("/etc/hostname", org.root / "inventories/host.yaml")
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2
+    assert "inventories/host.yaml" in stderr and "leaves the folder" in stderr
+
+
+def test_huge_file_fails_the_run_unread(org: GitOrg) -> None:
+    org.write({"inventories/huge.yaml": "people: []\n" + "#" * 3000 + "\n"})
+    org.commit()
+    result = CliRunner(env={"CHECKER_MAX_FILE_BYTES": "2048"}).invoke(
+        main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache"])
+    assert result.exit_code == 2
+    assert "inventories/huge.yaml" in result.stderr and "over the limit of 2,048" in result.stderr
+
+
+def test_invalid_base_inventory_is_compared_as_empty(org: GitOrg) -> None:
+    org.checkout("main")
+    org.edit(GROUP, "owner: ana", "owner: nobody")
+    broken = org.commit("break main")
+    org.git("checkout", "-q", "-B", "pr")
+    org.edit(GROUP, "platform: lark", "platform: slack")
+    org.commit("does not repair it")
+    code, _, stderr = run_diff(org)
+    assert code == 2 and "the inventory at the head" in stderr
+    org.edit(GROUP, "owner: nobody", "owner: ana")
+    org.commit("repairs main")
+    code, doc, stderr = run_diff(org)
+    assert code == 1  # the strictest reading: everything at the head is introduced
+    assert f"{broken[:12]}:{GROUP}:5" in stderr and "compared as empty" in stderr
+    assert changes(doc) == {("introduced", "owner-location", None, CN, 2)}
+
+
+# ---------------------------------------------------------------- the real command line
+
+
+def test_command_line_table_output(org: GitOrg) -> None:
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    org.commit()
+    proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
+                       "--format", "table")
+    assert proc.returncode == 1, proc.stderr
+    assert "introduced" in proc.stdout and f"{GROUP}:9" in proc.stdout
+    proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
+                       "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+
