@@ -98,15 +98,20 @@ role(g, p) := "owner" if {
 # the person has no such training on record (or its date is not a YYYY-MM-DD string).
 privacy_training(p) := d if {
 	d := p.trainings.privacy
-	day_number(d)
+	is_date(d)
+}
+
+# d is a YYYY-MM-DD string.
+is_date(d) if {
+	is_string(d)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
 }
 
 # The day number (Julian day number) of date d, a YYYY-MM-DD string in the
 # Gregorian calendar; undefined when d is not such a string. Pure arithmetic, so
 # that it needs no time.* built-in.
 day_number(d) := n if {
-	is_string(d)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
+	is_date(d)
 	parts := split(d, "-")
 	year := to_number(parts[0])
 	month := to_number(parts[1])
@@ -115,6 +120,25 @@ day_number(d) := n if {
 	m := (month + (12 * a)) - 3
 	n := sum([to_number(parts[2]), floor(((153 * m) + 2) / 5), 365 * y, floor(y / 4), 0 - floor(y / 100), floor(y / 400), -32045])
 }
+
+# The YYYY-MM-DD date of day number n, the inverse of day_number (Fliegel and
+# Van Flandern's algorithm), for years 1000 to 9999.
+date_of(n) := concat("-", [format_int(year, 10), two_digits(month), two_digits(day)]) if {
+	a := n + 32044
+	b := floor(((4 * a) + 3) / 146097)
+	c := a - floor((146097 * b) / 4)
+	d := floor(((4 * c) + 3) / 1461)
+	e := c - floor((1461 * d) / 4)
+	m := floor(((5 * e) + 2) / 153)
+	day := (e - floor(((153 * m) + 2) / 5)) + 1
+	month := (m + 3) - (12 * floor(m / 10))
+	year := (((100 * b) + d) - 4800) + floor(m / 10)
+}
+
+# Whole number x from 0 to 99 as two digits.
+two_digits(x) := concat("", ["0", format_int(x, 10)]) if {
+	x < 10
+} else := format_int(x, 10)
 
 # The number of days from date `earlier` to date `later`, both YYYY-MM-DD;
 # negative when `later` comes first.

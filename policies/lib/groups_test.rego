@@ -105,3 +105,19 @@ test_chat_kinds if {
 	not "document-space" in chat_kinds
 	not "case-queue" in chat_kinds
 }
+
+test_date_of_inverts_day_number if {
+	every d in ["2000-01-01", "2024-02-29", "2025-11-29", "2026-03-01", "1999-12-31", "2100-03-01"] {
+		date_of(day_number(d)) == d
+	}
+}
+
+test_date_of_a_year_before if date_of(day_number("2026-11-29") - 365) == "2025-11-29"
+
+test_date_of_across_a_leap_day if date_of(day_number("2024-03-01") - 1) == "2024-02-29"
+
+test_is_date if {
+	is_date("2026-11-29")
+	not is_date("2026-11-29T00:00:00Z")
+	not is_date(20261129)
+}

@@ -10,26 +10,33 @@ import rego.v1
 
 import data.lib.groups
 
+# Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
+sensitive_classes := groups.sensitive_classes(input.group)
+
+as_of_day := groups.day_number(input.as_of)
+
+# Trainings completed before this date are more than training_max_age_days old on
+# as_of (YYYY-MM-DD dates of equal length compare as text in date order).
+cutoff := groups.date_of(as_of_day - data.training_max_age_days)
+
 warn contains {"msg": msg, "person": p.id} if {
-	g := input.group
-	groups.sensitive(g)
-	some p in groups.people(g)
+	count(sensitive_classes) > 0
+	some p in groups.people(input.group)
 	not groups.privacy_training(p)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data %v, has no privacy training on record",
-		[groups.role(g, p), p.id, g.id, groups.sensitive_classes(g)],
+		[groups.role(input.group, p), p.id, input.group.id, sensitive_classes],
 	)
 }
 
 warn contains {"msg": msg, "person": p.id} if {
-	g := input.group
-	groups.sensitive(g)
-	some p in groups.people(g)
+	count(sensitive_classes) > 0
+	some p in groups.people(input.group)
 	completed := groups.privacy_training(p)
-	age := groups.days_between(completed, input.as_of)
-	age > data.training_max_age_days
+	completed < cutoff
+	age := as_of_day - groups.day_number(completed)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data %v, last completed privacy training on %s, %d days before %s (the limit is %d days)",
-		[groups.role(g, p), p.id, g.id, groups.sensitive_classes(g), completed, age, input.as_of, data.training_max_age_days],
+		[groups.role(input.group, p), p.id, input.group.id, sensitive_classes, completed, age, input.as_of, data.training_max_age_days],
 	)
 }
