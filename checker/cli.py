@@ -111,11 +111,15 @@ def validate(options: Options) -> int:
 
 @main.command()
 @common_options
-def audit(options: Options) -> int:
+@click.option("--history", "history_since", metavar="SINCE",
+              help="Add the compliance trend since SINCE: 90d, 12w, a date, or a git ref.")
+@click.option("--history-step", type=click.Choice(["day", "week"]), default="day", show_default=True,
+              help="Sample the last commit of each day or week.")
+def audit(options: Options, history_since: str | None, history_step: str) -> int:
     """Evaluate every group: the periodic org-wide run."""
     from checker.commands.audit import run
 
-    return run(options)
+    return run(options, history_since=history_since, history_step=history_step)
 
 
 @main.command()

@@ -8,6 +8,7 @@ index or any ref. Every failure becomes a GitError with a message a person can a
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import tempfile
 from collections.abc import Collection, Iterable, Sequence
@@ -113,6 +114,26 @@ class Repository:
                            f"that joins them was not fetched; {FETCH_HINT}")
         raise GitError(f"{base_ref} and {head_ref} have no merge base (unrelated histories): there is no "
                        "branch point to compare the change against")
+
+    def first_parent_log(self, head: str, since: dt.datetime | None = None, after: str | None = None
+                         ) -> list[tuple[str, dt.datetime]]:
+        """(sha, commit time in UTC) along head's first parents, oldest first: those committed at or
+        after `since`, or those after commit `after` (exclusive) when it is given."""
+        rev = f"{after}..{head}" if after else head
+        args = ["--first-parent", "--format=%H %ct", rev]
+        if since is not None and after is None:
+            args.insert(0, f"--since={int(since.timestamp())}")
+        try:
+            out: str = self._repo.git.rev_list(*args)
+        except git.GitError as exc:
+            raise GitError(f"git rev-list {rev}: {_git_message(exc)}") from None
+        commits = []
+        for line in out.splitlines():
+            if line.startswith("commit "):
+                continue  # rev-list --format prints a header line per commit
+            sha, _, stamp = line.partition(" ")
+            commits.append((sha, dt.datetime.fromtimestamp(int(stamp), dt.UTC)))
+        return list(reversed(commits))
 
     def is_shallow(self) -> bool:
         try:

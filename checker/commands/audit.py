@@ -1,23 +1,107 @@
-"""`checker audit`: every group of the organisation, as of a date."""
+"""`checker audit`: every group of the organisation, as of a date (and, with --history, its trend)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from checker import pipeline
+import click
+
+from checker import history, inventory, pipeline
+from checker.cache import Cache
 from checker.commands import cache_for, emit, engine_for
-from checker.models import RunResult
+from checker.engines import LazyEngine
+from checker.errors import CheckerError, GitError
+from checker.inventory import SourceFile
+from checker.models import Finding, Inventory, RunResult
+from checker.policies import PolicySet
+from checker.report.common_groups import group_summaries, waiver_summaries
 
 if TYPE_CHECKING:
     from checker.cli import Options
 
 
-def run(options: Options) -> int:
+def run(options: Options, history_since: str | None = None, history_step: str = "day") -> int:
     policy_set = pipeline.load_policies(options.policies)
+    meta: dict[str, Any] = {}
     with cache_for(options) as cache, engine_for(options, policy_set) as engine:
         inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
         findings = pipeline.findings(engine, inv, options.as_of, policy_set.rules, cache, engine.cache_key)
+        commit = _inventory_commit(options)
+        if commit:
+            meta["inventory_commit"] = commit
+        if history_since is not None:
+            judge = _judge(engine, cache, policy_set, options.as_of)
+            meta.update(trend(options, policy_set, judge, history_since, history_step, cache))
         info = engine.info
+    if options.format == "html":  # what only the HTML report draws (charts of groups, waiver expiry)
+        meta["groups"] = group_summaries(inv, policy_set.data)
+        meta["waivers"] = waiver_summaries(inv)
     result = RunResult("audit", options.as_of, info, len(inv.groups), len(inv.people), tuple(findings),
-                       policy_set.rules, fail_on=options.fail_on)
+                       policy_set.rules, fail_on=options.fail_on, meta=meta)
     return emit(options, result)
+
+
+def _judge(engine: LazyEngine, cache: Cache, policy_set: PolicySet, as_of: str
+           ) -> Callable[[Inventory], list[Finding]]:
+    def judge(inv: Inventory) -> list[Finding]:
+        return pipeline.findings(engine, inv, as_of, policy_set.rules, cache, engine.cache_key)
+
+    return judge
+
+
+def _inventory_commit(options: Options) -> str | None:
+    """HEAD of the repository holding the inventory, when there is one (for the report's headline)."""
+    from checker import git
+
+    try:
+        with git.Repository(options.inventories) as repository:
+            return repository.commit("HEAD", "HEAD")
+    except CheckerError:
+        return None
+
+
+def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], list[Finding]], since_text: str,
+          step: str, cache: Cache) -> dict[str, Any]:
+    """The series and changes of --history, from the inventory at the last commit of each day or week."""
+    from checker import git
+
+    try:
+        repository = git.Repository(options.inventories)
+    except GitError as exc:
+        raise GitError(f"--history needs the inventory in a git repository: {exc}") from None
+    with repository:
+        inv_dir = repository.relative_folder(options.inventories.resolve(), "--inventories")
+        since = history.parse_since(since_text, dt.datetime.now(dt.UTC))
+        if since.ref is not None:
+            start = repository.commit(since.ref, "--history")
+            commits = repository.first_parent_log("HEAD", since=None, after=start)
+            start_time = repository.first_parent_log(start, since=None)[-1][1]
+            commits = [(start, start_time), *commits]
+        else:
+            commits = repository.first_parent_log("HEAD", since=since.moment)
+        known = pipeline.known_for(policy_set)
+        series: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        previous: list[Finding] | None = None
+        for day, sha in history.samples(commits, step):
+            folder = repository.folder(sha, inv_dir, inventory.YAML_SUFFIXES, inventory.max_file_bytes())
+            point = history.series_point(day, sha, [])
+            try:
+                if not folder.exists:
+                    raise GitError(f"no {inv_dir or '.'} folder at this commit")
+                sources = [SourceFile(path, data) for path, data in repository.read_folder(folder).items()]
+                inv = inventory.build(pipeline.parse_sources(sources, cache, options.jobs), known)
+            except CheckerError as exc:  # a past commit that does not validate is shown, not fatal
+                point["error"] = "; ".join(str(p) for p in exc.problems[:3])
+                click.echo(f"checker: note: --history: {git.short(sha)} ({day}): {point['error']}", err=True)
+                series.append(point)
+                continue
+            found = judge(inv)
+            point = history.series_point(day, sha, found)
+            if previous is not None:
+                changes += history.changes(previous, found, day.isoformat())
+            previous = found
+            series.append(point)
+    return {"history": series, "history_changes": changes, "history_since": since_text, "history_step": step}

@@ -61,6 +61,7 @@ TOKEN_HINT = "the server requires a bearer token: pass --opa-token / CHECKER_OPA
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]*)\b", re.MULTILINE)
+DUPLICATE_TEST_SUFFIX = "__checker_definition_"  # test_x's second definition is uploaded as test_x__..._01
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
@@ -669,12 +670,15 @@ class OpaEngine:
             self.close()
             raise
 
-    def _prepare(self, modules: Sequence[Module], start: int) -> list[Upload]:
+    def _prepare(self, modules: Sequence[Module], start: int, sources: Mapping[str, str] | None = None
+                 ) -> list[Upload]:
+        """Uploads for modules; sources replaces a module's text before namespacing (by path)."""
         uploads = []
         for index, module in enumerate(upload_order(modules), start=start):
             pid = policy_id(self.namespace, index, module.path)
             self._names[pid] = module.path
-            uploads.append(Upload(pid, module.path, namespace_source(module.source, self.namespace)))
+            source = (sources or {}).get(module.path, module.source)
+            uploads.append(Upload(pid, module.path, namespace_source(source, self.namespace)))
         return uploads
 
     def _start_local(self) -> str:
@@ -814,24 +818,27 @@ class OpaEngine:
     def _remote_tests(self, policy_set: PolicySet) -> list[tuple[str, bool, str]]:
         server = self._servers[0]
         client = server.new_client()
+        planned = distinct_test_rules(policy_set.test_modules)
         if self._test_uploads is None:
-            self._test_uploads = self._prepare(policy_set.test_modules, start=len(self._uploads))
+            self._test_uploads = self._prepare(policy_set.test_modules, start=len(self._uploads),
+                                               sources={path: source for path, (source, _tests) in planned.items()})
             self._upload_modules(server, client, self._test_uploads)
         results = []
         for module in policy_set.test_modules:
             package = module.package
             if package is None:
                 continue
-            for name in rego_test_rules(module.source):
-                path = "/".join([self.namespace, *package.split("."), name])
-                label = f"{package}.{name}"
+            for test in planned[module.path][1]:
+                path = "/".join([self.namespace, *package.split("."), test.uploaded])
+                label = f"{package}.{test.name}"
+                where = f"{module.path}:{test.line}"
                 try:
                     answer = server.get_rule(client, path)
                 except EvaluationFailed as exc:
-                    results.append((label, False, f"{module.path}: error: {exc}"))
+                    results.append((label, False, f"{where}: error: {exc}"))
                     continue
-                passed = answer.get("result") is True
-                results.append((label, passed, "" if passed else f"{module.path}: the test is false or undefined"))
+                passed, why = rego_test_verdict(answer.get("result"), test.parametrized)
+                results.append((label, passed, "" if passed else f"{where}: {why}"))
         return results
 
     # -- the end
@@ -860,6 +867,67 @@ class OpaEngine:
 def rego_test_rules(source: str) -> list[str]:
     """The test_* rules a module defines (rule heads start a line; comment lines start with #)."""
     return list(dict.fromkeys(_TEST_RULE.findall(source)))
+
+
+@dataclass(frozen=True)
+class RegoTest:
+    """One definition of a test_* rule."""
+
+    name: str  # as `opa test` reports it: test_x, then test_x#01, test_x#02 for later definitions
+    uploaded: str  # the rule name it is uploaded under
+    line: int
+    parametrized: bool  # test_x[case] ...: a partial object whose every value must be true
+
+
+def distinct_test_rules(modules: Sequence[Module]) -> dict[str, tuple[str, list[RegoTest]]]:
+    """module path -> (its source with later definitions of test rules renamed, its test definitions).
+
+    `opa test` runs each definition of a test rule on its own, counting definitions per package
+    across modules (tester.rewriteDuplicateTestNames), while the rule's document is true as soon
+    as one definition is: querying it would hide a failing second definition. So the second
+    definition of test_x is uploaded as test_x__checker_definition_01 and reported as test_x#01.
+    Only rule heads at the start of a line are renamed; lines are unchanged."""
+    seen: dict[tuple[str | None, str], int] = {}
+    return {module.path: _distinct_tests(module, seen) for module in modules}
+
+
+def _distinct_tests(module: Module, seen: dict[tuple[str | None, str], int]) -> tuple[str, list[RegoTest]]:
+    tests: list[RegoTest] = []
+
+    def rename(match: re.Match[str]) -> str:
+        name = match.group(1)
+        count = seen[module.package, name] = seen.get((module.package, name), -1) + 1
+        uploaded = name if count == 0 else f"{name}{DUPLICATE_TEST_SUFFIX}{count:02d}"
+        tests.append(RegoTest(name if count == 0 else f"{name}#{count:02d}", uploaded,
+                              module.source.count("\n", 0, match.start()) + 1,
+                              module.source.startswith("[", match.end())))
+        return uploaded
+
+    return _TEST_RULE.sub(rename, module.source), tests
+
+
+def rego_test_verdict(value: Any, parametrized: bool) -> tuple[bool, str]:
+    """Whether a test rule's value passes, as `opa test` judges it; why not when it does not.
+
+    A plain test passes when it is true. A parametrized one (test_x[case] ...) is a partial
+    object: it passes when every case's value is true, nested objects included (tester.subResults)."""
+    if not parametrized:
+        return (True, "") if value is True else (False, "the test is false or undefined")
+    if not isinstance(value, dict):
+        return False, "the test is undefined"
+    failing = [case for case, passed in _case_results(value) if not passed]
+    if failing:
+        return False, f"failing case(s): {', '.join(failing[:10])}" + (" ..." if len(failing) > 10 else "")
+    return True, ""
+
+
+def _case_results(value: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, bool]]:
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            yield from _case_results(item, f"{name}/")
+        else:
+            yield name, item is True
 
 
 # ---------------------------------------------------------------- `opa test`

@@ -29,7 +29,8 @@ def document(result: RunResult) -> dict[str, Any]:
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
-    for key in ("base", "head", "merge_base", "history"):  # what diff and --history add (SPEC §7 + issues)
+    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "inventory_commit",
+                "history", "history_changes"):  # what diff and --history add to SPEC §7
         if key in result.meta:
             doc[key] = result.meta[key]
     return doc

@@ -195,7 +195,29 @@ def document(result: RunResult) -> str:
     lines = [f"## {verdict(result)}", "", f"checker {result.command} · {context_line(result)}", "",
              *counts_table(result), ""]
     lines += diff_sections(result, budget) if result.command == "diff" else audit_sections(result, budget)
+    lines += trend_section(result)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def trend_section(result: RunResult) -> list[str]:
+    """The --history series: open deny/warn per sample, and how many findings opened and closed."""
+    series = result.meta.get("history")
+    if not isinstance(series, list) or not series:
+        return []
+    changes = result.meta.get("history_changes") or []
+    moved: dict[str, list[int]] = {}
+    for change in changes:
+        moved.setdefault(str(change.get("date")), [0, 0])[0 if change.get("change") == "opened" else 1] += 1
+    lines = ["", "### Compliance trend", "", "| Date | Commit | Deny | Warn | Opened | Closed |",
+             "|---|---|---:|---:|---:|---:|"]
+    for point in series:
+        counts = point.get("counts") or {}
+        deny = sum(c.get("deny", 0) for c in counts.values())
+        warn = sum(c.get("warn", 0) for c in counts.values())
+        opened, closed = moved.get(str(point.get("date")), [0, 0])
+        cells = f"not valid: {text(str(point['error']))} | " if point.get("error") else f"{deny} | {warn}"
+        lines.append(f"| {point.get('date')} | `{str(point.get('commit'))[:12]}` | {cells} | {opened} | {closed} |")
+    return lines
 
 
 def render(result: RunResult, stream: TextIO) -> None:
