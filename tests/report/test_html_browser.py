@@ -24,7 +24,7 @@ from test_html import FINDINGS, csp_source, finding_rows, full_result, parse, re
 
 from tests.conftest import run_checker
 
-CHROMIUM = shutil.which("chromium")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
 
 # Keep the browser from talking to anything by itself, and make every host name unresolvable, so a request
