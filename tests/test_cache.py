@@ -1,0 +1,126 @@
+"""The result cache: keyed by exactly what a group's input is joined from, never trusted when damaged."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker import pipeline, policies
+from checker.cache import Cache, NoCache
+from checker.engines import EngineOptions, PolicyEngine, RawResult, make_engine
+from checker.models import Inventory, Person
+from tests.conftest import ROOT, run_checker
+
+POLICY_SET = policies.load_dir(ROOT / "policies", "policies")
+AS_OF = "2026-11-29"
+
+
+class CountingEngine:
+    """The real embedded engine, recording which groups it was asked to evaluate."""
+
+    def __init__(self, engine: PolicyEngine) -> None:
+        self.engine = engine
+        self.info = engine.info
+        self.asked: list[str] = []
+
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
+        self.asked += [key for key, _ in inputs]
+        return self.engine.evaluate(inputs)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[CountingEngine]:
+    counting = CountingEngine(make_engine("embedded", POLICY_SET, EngineOptions(jobs=1)))
+    yield counting
+    counting.close()
+
+
+@pytest.fixture(scope="module")
+def inv() -> Inventory:
+    return pipeline.load_inventory(ROOT / "inventories", POLICY_SET, "inventories")
+
+
+def moved(inv: Inventory, person_id: str, location: str) -> Inventory:
+    person = inv.people[person_id]
+    record = {**person.record, "location": location}
+    people = {**inv.people, person_id: dataclasses.replace(person, record=record)}
+    return dataclasses.replace(inv, people=people)
+
+
+def run(engine: CountingEngine, inv: Inventory, cache: Cache) -> dict[str, RawResult]:
+    engine.asked.clear()
+    return pipeline.evaluate_groups(lambda: engine, inv, AS_OF, "policy-key", cache)
+
+
+def test_a_person_change_re_evaluates_exactly_their_groups(tmp_path: Path, engine: CountingEngine,
+                                                           inv: Inventory) -> None:
+    cache = Cache(tmp_path)
+    first = run(engine, inv, cache)
+    assert sorted(engine.asked) == sorted(inv.groups)
+    assert run(engine, inv, cache) == first and engine.asked == []  # warm: nothing evaluated
+
+    person = "li.wei" if "li.wei" in inv.people else next(iter(inv.people))
+    theirs = sorted(g.id for g in inv.groups.values() if person in g.members)
+    assert 0 < len(theirs) < len(inv.groups)
+    changed = moved(inv, person, "BR")
+    run(engine, changed, cache)
+    assert sorted(engine.asked) == theirs
+
+
+def test_keys_change_with_policies_and_date(inv: Inventory) -> None:
+    ids = sorted(inv.groups)
+    base = pipeline.input_keys(inv, AS_OF, "policies-1", ids)
+    assert base == pipeline.input_keys(inv, AS_OF, "policies-1", ids)
+    assert not set(base.values()) & set(pipeline.input_keys(inv, AS_OF, "policies-2", ids).values())
+    assert not set(base.values()) & set(pipeline.input_keys(inv, "2026-11-30", "policies-1", ids).values())
+
+
+def test_a_person_not_in_any_group_changes_no_key(inv: Inventory) -> None:
+    ids = sorted(inv.groups)
+    lonely = Person("nobody.here", {"id": "nobody.here", "location": "US", "employment": "employee",
+                                    "status": "active", "trainings": {}}, inv.people[next(iter(inv.people))].location)
+    more = dataclasses.replace(inv, people={**inv.people, lonely.id: lonely})
+    assert pipeline.input_keys(inv, AS_OF, "k", ids) == pipeline.input_keys(more, AS_OF, "k", ids)
+
+
+def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, engine: CountingEngine, inv: Inventory) -> None:
+    cache = Cache(tmp_path)
+    first = run(engine, inv, cache)
+    cache.close()
+    db = sqlite3.connect(tmp_path / "cache.sqlite3")
+    victim = db.execute("SELECT key FROM entries WHERE space = 'result' LIMIT 1").fetchone()[0]
+    db.execute("UPDATE entries SET value = ? WHERE key = ?", (b'{"owner-location": {"deny": []}}', victim))
+    db.commit()
+    db.close()
+    cache = Cache(tmp_path)
+    assert run(engine, inv, cache) == first
+    assert len(engine.asked) == 1  # only the damaged one was evaluated again
+    assert run(engine, inv, cache) == first and engine.asked == []  # and it was rewritten
+
+
+def test_a_corrupted_cache_file_is_ignored(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    env = {"CHECKER_CACHE_DIR": str(folder)}
+    args = ("audit", "--as-of", AS_OF, "--format", "json")
+    clean = run_checker(*args, "--no-cache")
+    assert run_checker(*args, env=env).stdout == clean.stdout
+    for name in ("cache.sqlite3", "cache.sqlite3-wal"):
+        path = folder / name
+        if path.exists():
+            path.write_bytes(b"\0garbage, not a database" * 100)
+    again = run_checker(*args, env=env)
+    assert again.returncode == clean.returncode and again.stdout == clean.stdout
+
+
+def test_no_cache_remembers_nothing() -> None:
+    cache = NoCache()
+    cache.put_json("result", {"k": {"a": 1}})
+    assert cache.get_json("result", ["k"]) == {}
