@@ -55,9 +55,15 @@ def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> lis
 def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
     if jobs <= 1 or len(sources) < PARALLEL_PARSE_MIN_FILES:
         return [inventory.parse_source(s) for s in sources]
+    # Largest files first in small chunks, so a few big people files do not land on one worker last.
+    order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with context.Pool(jobs) as pool:
-        return pool.map(inventory.parse_source, sources, chunksize=max(1, len(sources) // (jobs * 8)))
+        done = pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
+    result: list[ParsedFile] = [done[0]] * len(sources)
+    for position, index in enumerate(order):
+        result[index] = done[position]
+    return result
 
 
 # ---------------------------------------------------------------- evaluation with the result cache

@@ -89,6 +89,9 @@ people(g) := members if {
 	m.id == g.owner.id
 } else := array.concat(object.get(g, "members", []), [g.owner])
 
+# Everyone in the group under evaluation, computed once per query for every family.
+everyone := people(input.group)
+
 # "owner" or "member": how person p relates to group g, for messages.
 role(g, p) := "owner" if {
 	p.id == g.owner.id
@@ -107,42 +110,22 @@ is_date(d) if {
 	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
 }
 
-# The day number (Julian day number) of date d, a YYYY-MM-DD string in the
-# Gregorian calendar; undefined when d is not such a string. Pure arithmetic, so
-# that it needs no time.* built-in.
-day_number(d) := n if {
-	is_date(d)
-	parts := split(d, "-")
-	year := to_number(parts[0])
-	month := to_number(parts[1])
-	a := floor((14 - month) / 12)
-	y := (year + 4800) - a
-	m := (month + (12 * a)) - 3
-	n := sum([to_number(parts[2]), floor(((153 * m) + 2) / 5), 365 * y, floor(y / 4), 0 - floor(y / 100), floor(y / 400), -32045])
-}
+# Midnight UTC of date d, a YYYY-MM-DD string, in nanoseconds since the epoch.
+date_ns(d) := time.parse_ns("2006-01-02", d) if is_date(d)
 
-# The YYYY-MM-DD date of day number n, the inverse of day_number (Fliegel and
-# Van Flandern's algorithm), for years 1000 to 9999.
-date_of(n) := concat("-", [format_int(year, 10), two_digits(month), two_digits(day)]) if {
-	a := n + 32044
-	b := floor(((4 * a) + 3) / 146097)
-	c := a - floor((146097 * b) / 4)
-	d := floor(((4 * c) + 3) / 1461)
-	e := c - floor((1461 * d) / 4)
-	m := floor(((5 * e) + 2) / 153)
-	day := (e - floor(((153 * m) + 2) / 5)) + 1
-	month := (m + 3) - (12 * floor(m / 10))
-	year := (((100 * b) + d) - 4800) + floor(m / 10)
+# The number of days from date `earlier` to date `later`, both YYYY-MM-DD;
+# negative when `later` comes first.
+days_between(earlier, later) := round((date_ns(later) - date_ns(earlier)) / 86400000000000)
+
+# The date n days before date d, as YYYY-MM-DD.
+days_before(d, n) := concat("-", [format_int(ymd[0], 10), two_digits(ymd[1]), two_digits(ymd[2])]) if {
+	ymd := time.date(time.add_date(date_ns(d), 0, 0, 0 - n))
 }
 
 # Whole number x from 0 to 99 as two digits.
 two_digits(x) := concat("", ["0", format_int(x, 10)]) if {
 	x < 10
 } else := format_int(x, 10)
-
-# The number of days from date `earlier` to date `later`, both YYYY-MM-DD;
-# negative when `later` comes first.
-days_between(earlier, later) := day_number(later) - day_number(earlier)
 
 # Set s for a message (%v), or "none" when it is empty.
 shown(s) := s if {

@@ -84,12 +84,10 @@ test_days_between_same_day if days_between("2026-11-29", "2026-11-29") == 0
 
 test_days_between_backwards if days_between("2026-12-01", "2026-11-29") == -2
 
-test_day_number_is_the_julian_day_number if day_number("2000-01-01") == 2451545
-
-test_day_number_rejects_other_formats if {
-	not day_number("2026-1-2")
-	not day_number("2026-11-29T00:00:00Z")
-	not day_number(20261129)
+test_date_ns_rejects_other_formats if {
+	not date_ns("2026-1-2")
+	not date_ns("2026-11-29T00:00:00Z")
+	not date_ns(20261129)
 }
 
 test_privacy_training_with_a_malformed_date if not privacy_training({"id": "a", "trainings": {"privacy": "soon"}})
@@ -106,18 +104,21 @@ test_chat_kinds if {
 	not "case-queue" in chat_kinds
 }
 
-test_date_of_inverts_day_number if {
-	every d in ["2000-01-01", "2024-02-29", "2025-11-29", "2026-03-01", "1999-12-31", "2100-03-01"] {
-		date_of(day_number(d)) == d
-	}
-}
+test_days_before_a_year if days_before("2026-11-29", 365) == "2025-11-29"
 
-test_date_of_a_year_before if date_of(day_number("2026-11-29") - 365) == "2025-11-29"
+test_days_before_across_a_leap_day if days_before("2024-03-01", 1) == "2024-02-29"
 
-test_date_of_across_a_leap_day if date_of(day_number("2024-03-01") - 1) == "2024-02-29"
+test_days_before_across_a_year if days_before("2026-01-05", 10) == "2025-12-26"
+
+test_days_before_zero if days_before("2026-11-29", 0) == "2026-11-29"
 
 test_is_date if {
 	is_date("2026-11-29")
 	not is_date("2026-11-29T00:00:00Z")
 	not is_date(20261129)
+}
+
+test_everyone_is_people_of_the_input if {
+	g := {"id": "g", "owner": {"id": "a"}, "members": [{"id": "b"}]}
+	everyone == [{"id": "b"}, {"id": "a"}] with input as {"group": g}
 }

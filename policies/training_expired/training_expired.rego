@@ -13,16 +13,25 @@ import data.lib.groups
 # Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
 sensitive_classes := groups.sensitive_classes(input.group)
 
-as_of_day := groups.day_number(input.as_of)
-
 # Trainings completed before this date are more than training_max_age_days old on
 # as_of (YYYY-MM-DD dates of equal length compare as text in date order).
-cutoff := groups.date_of(as_of_day - data.training_max_age_days)
+cutoff := groups.days_before(input.as_of, data.training_max_age_days)
+
+# Everyone in the group with the date of their privacy training, or null when there is
+# none on record: each date is checked once per group, not once per rule.
+trainings := [[p, completed] |
+	count(sensitive_classes) > 0
+	some p in groups.everyone
+	completed := training_date(p)
+]
+
+training_date(p) := d if {
+	d := groups.privacy_training(p)
+} else := null
 
 warn contains {"msg": msg, "person": p.id} if {
-	count(sensitive_classes) > 0
-	some p in groups.people(input.group)
-	not groups.privacy_training(p)
+	some [p, completed] in trainings
+	completed == null
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data %v, has no privacy training on record",
 		[groups.role(input.group, p), p.id, input.group.id, sensitive_classes],
@@ -30,11 +39,10 @@ warn contains {"msg": msg, "person": p.id} if {
 }
 
 warn contains {"msg": msg, "person": p.id} if {
-	count(sensitive_classes) > 0
-	some p in groups.people(input.group)
-	completed := groups.privacy_training(p)
+	some [p, completed] in trainings
+	completed != null
 	completed < cutoff
-	age := as_of_day - groups.day_number(completed)
+	age := groups.days_between(completed, input.as_of)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data %v, last completed privacy training on %s, %d days before %s (the limit is %d days)",
 		[groups.role(input.group, p), p.id, input.group.id, sensitive_classes, completed, age, input.as_of, data.training_max_age_days],
