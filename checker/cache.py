@@ -21,8 +21,20 @@ import platformdirs
 
 from checker import __version__
 
-# Bump when the meaning of a cached value changes; old entries then simply stop matching.
-FORMAT = f"checker-{__version__}-cache-1"
+
+def _code_digest() -> str:
+    """A digest of the checker's own code and schemas: any change to them is a new cache, so a
+    value pickled by other code (or computed by other logic) is never read back."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(package).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+FORMAT = f"checker-cache-2-{_code_digest()}"
 
 
 def default_dir() -> Path:

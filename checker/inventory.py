@@ -193,7 +193,7 @@ def build(files: Iterable[ParsedFile], known: Known) -> Inventory:
 
 
 def _field_lines(doc: Document, base: tuple[Any, ...], record: Mapping[str, Any]) -> dict[str, int]:
-    return {key: doc.lines[(*base, key)] for key in record if (*base, key) in doc.lines}
+    return doc.keys_at(base)
 
 
 def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
@@ -228,8 +228,9 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
     if owner not in b.people:
         b.problem(path, lines["owner"], f"group {gid}: owner {owner!r} is not a known person")
     member_lines: dict[str, int] = {}
+    item_lines = doc.items_at((*base, "members"))
     for i, member in enumerate(raw["members"]):
-        member_lines[member] = doc.lines[(*base, "members", i)]
+        member_lines[member] = item_lines[i]
         if member not in b.people:
             b.problem(path, member_lines[member], f"group {gid}: member {member!r} is not a known person")
     members = list(raw["members"])
@@ -237,14 +238,15 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
         members.insert(0, owner)
         member_lines[owner] = lines["owner"]
     data_class_lines = {}
+    class_lines = doc.items_at((*base, "data_classes"))
     for i, name in enumerate(raw.get("data_classes") or ()):
-        data_class_lines[name] = doc.lines[(*base, "data_classes", i)]
+        data_class_lines[name] = class_lines[i]
         if name not in b.known.data_classes:
             b.problem(path, data_class_lines[name], f"group {gid}: unknown data class {name!r} "
                                                     f"(known: {', '.join(sorted(b.known.data_classes))})")
     for i, name in enumerate(raw.get("subject_jurisdictions") or ()):
         if name not in b.known.jurisdictions:
-            b.problem(path, doc.lines[(*base, "subject_jurisdictions", i)],
+            b.problem(path, doc.items_at((*base, "subject_jurisdictions"))[i],
                       f"group {gid}: unknown jurisdiction {name!r} "
                       f"(known: {', '.join(sorted(b.known.jurisdictions))})")
     fields: dict[str, Any] = {"platform": raw["platform"], "kind": raw["kind"],

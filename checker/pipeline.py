@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checker import evaluate, inventory, policies, waivers
+from checker import evaluate, inventory, policies, timings, waivers
 from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
 from checker.errors import InputError
@@ -35,11 +35,14 @@ def known_for(policy_set: PolicySet) -> inventory.Known:
 
 def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
                    jobs: int = 1) -> Inventory:
-    sources, problems = inventory.read_tree(path, display if display is not None else shown(path))
-    parsed = parse_sources(sources, cache or NoCache(), jobs)
+    with timings.phase("read"):
+        sources, problems = inventory.read_tree(path, display if display is not None else shown(path))
+    with timings.phase("parse and validate files"):
+        parsed = parse_sources(sources, cache or NoCache(), jobs)
     if problems:
         raise InputError(problems + [p for f in parsed for p in f.problems])
-    return inventory.build(parsed, known_for(policy_set))
+    with timings.phase("build inventory"):
+        return inventory.build(parsed, known_for(policy_set))
 
 
 def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> list[ParsedFile]:
@@ -70,7 +73,9 @@ def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Records are built by inventory.build in a fixed key order, so no sort_keys: the same record
+    # always serialises the same way (a different order could only cost a cache miss).
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def input_keys(inv: Inventory, as_of: str, policy_key: str, group_ids: Sequence[str]) -> dict[str, str]:
@@ -99,15 +104,19 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
                     cache: Cache, group_ids: Sequence[str] | None = None) -> dict[str, RawResult]:
     """Raw results per group, evaluating only cache misses (the engine is made only if needed)."""
     ids = sorted(inv.groups) if group_ids is None else list(group_ids)
-    keys = input_keys(inv, as_of, policy_key, ids)
-    cached = cache.get_json("result", set(keys.values()))
+    with timings.phase("cache lookup"):
+        keys = input_keys(inv, as_of, policy_key, ids)
+        cached = cache.get_json("result", set(keys.values()))
     missing = [gid for gid in ids if keys[gid] not in cached]
     results = {gid: cached[keys[gid]] for gid in ids if keys[gid] in cached}
     if missing:
-        inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in missing]
-        fresh = engine_for().evaluate(inputs)
+        with timings.phase(f"join {len(missing)} groups"):
+            inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in missing]
+        with timings.phase(f"evaluate {len(missing)} groups"):
+            fresh = engine_for().evaluate(inputs)
         results.update(fresh)
-        cache.put_json("result", {keys[gid]: fresh[gid] for gid in missing})
+        with timings.phase("cache store"):
+            cache.put_json("result", {keys[gid]: fresh[gid] for gid in missing})
     return results
 
 

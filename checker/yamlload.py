@@ -89,19 +89,39 @@ class YamlProblem(Exception):
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed YAML document: its value and the line of every key and item, by path."""
+    """A parsed YAML document: its value and the line of every key and item.
+
+    Lines are kept per container (the path of a mapping -> {key: line}, of a sequence ->
+    [line per item]) so that a record's field lines are one lookup, not one per field.
+    """
 
     value: Any
-    lines: dict[Path_, int]
+    key_lines: dict[Path_, dict[str, int]]
+    item_lines: dict[Path_, list[int]]
+    root_line: int = 1
 
     def line(self, path: Path_) -> int | None:
         """The line of `path`, or of its closest ancestor that has one."""
-        while True:
-            if path in self.lines:
-                return self.lines[path]
-            if not path:
-                return None
-            path = path[:-1]
+        while path:
+            parent, last = path[:-1], path[-1]
+            if isinstance(last, int):
+                items = self.item_lines.get(parent)
+                if items is not None and 0 <= last < len(items):
+                    return items[last]
+            else:
+                keys = self.key_lines.get(parent)
+                if keys is not None and last in keys:
+                    return keys[last]
+            path = parent
+        return self.root_line
+
+    def keys_at(self, path: Path_) -> dict[str, int]:
+        """{key: line} of the mapping at `path`."""
+        return self.key_lines.get(path, {})
+
+    def items_at(self, path: Path_) -> list[int]:
+        """The line of each item of the sequence at `path`."""
+        return self.item_lines.get(path, [])
 
 
 def parse(text: str) -> Document | None:
@@ -120,9 +140,9 @@ def parse(text: str) -> Document | None:
             return None
         if "&" in text:  # no anchor, no alias: skip the walk on the common path
             _check_expansion(node)
-        lines: dict[Path_, int] = {(): node.start_mark.line + 1}
-        value = _convert(loader, node, (), lines)
-        return Document(value, lines)
+        doc = Document(None, {}, {}, node.start_mark.line + 1)
+        value = _convert(loader, node, (), doc)
+        return Document(value, doc.key_lines, doc.item_lines, doc.root_line)
     finally:
         loader.dispose()
 
@@ -162,11 +182,13 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _convert(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
+def _convert(loader: _Loader, node: yaml.Node, path: Path_, doc: Document) -> Any:
     if isinstance(node, yaml.MappingNode):
         if node.tag != "tag:yaml.org,2002:map":
             raise YamlProblem(node.start_mark.line + 1, f"unsupported tag {node.tag}")
         result: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        doc.key_lines[path] = key_lines
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -177,18 +199,17 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, i
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
-                first = lines.get((*path, key))
-                raise YamlProblem(line, f"duplicate key {key!r} (first at line {first})")
-            lines[(*path, key)] = line
-            result[key] = _convert(loader, value_node, (*path, key), lines)
+                raise YamlProblem(line, f"duplicate key {key!r} (first at line {key_lines[key]})")
+            key_lines[key] = line
+            result[key] = _convert(loader, value_node, (*path, key), doc)
         return result
     if isinstance(node, yaml.SequenceNode):
         if node.tag != "tag:yaml.org,2002:seq":
             raise YamlProblem(node.start_mark.line + 1, f"unsupported tag {node.tag}")
         items = []
+        doc.item_lines[path] = [item.start_mark.line + 1 for item in node.value]
         for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            items.append(_convert(loader, item, (*path, index), lines))
+            items.append(_convert(loader, item, (*path, index), doc))
         return items
     return _scalar(loader, node)
 

@@ -9,8 +9,8 @@ def test_values_and_lines() -> None:
     doc = parse("a: 1\nb:\n  - id: x\n    when: 2026-03-02\n")
     assert doc is not None
     assert doc.value == {"a": 1, "b": [{"id": "x", "when": "2026-03-02"}]}
-    assert doc.lines[("b", 0)] == 3
-    assert doc.lines[("b", 0, "when")] == 4
+    assert doc.line(("b", 0)) == 3 and doc.items_at(("b",)) == [3]
+    assert doc.line(("b", 0, "when")) == 4 and doc.keys_at(("b", 0)) == {"id": 3, "when": 4}
     assert doc.line(("b", 0, "when", "deeper")) == 4
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from checker import report
+from checker import report, timings
 from checker.cache import Cache, NoCache, default_dir
 from checker.engines import EngineOptions, LazyEngine
 from checker.models import RunResult
@@ -52,6 +52,6 @@ def output_stream(options: Options) -> Iterator[TextIO]:
 def emit(options: Options, result: RunResult) -> int:
     """Render the finished result and return its exit code (the reporter never decides it)."""
     render = report.get(options.format)
-    with output_stream(options) as stream:
+    with timings.phase(f"report ({options.format})"), output_stream(options) as stream:
         render(result, stream)
     return result.exit_code(options.fail_on)

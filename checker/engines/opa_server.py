@@ -19,6 +19,10 @@ skips strings and comments: `package access.x` -> `package checker_run_<id>.acce
 `with input as doc`. The rewrite inserts text within lines only, so OPA's line numbers are the
 source's. Policy ids are `checker_run_<id>/NNN/<file name>`; close() deletes all of it, in the
 reverse order of upload (OPA recompiles on delete), and the data, also after a failure.
+
+The *_test.rego tests run with `opa test` when the binary is on PATH; otherwise their modules are
+uploaded the same way and each test_* rule is read back, judged as `opa test` judges it: every
+definition of a rule on its own, and a parametrized test (test_x[case]) case by case.
 """
 
 from __future__ import annotations
@@ -491,7 +495,8 @@ class OpaServer:
                 try:
                     client.delete_policy(pid)
                 except Exception as exc:  # reported, never raised from cleanup
-                    failed.append((pid, exc))
+                    if not _already_gone(exc):
+                        failed.append((pid, exc))
             if len(failed) == len(pending):
                 left = [f"policy {pid} ({_short(exc)})" for pid, exc in failed]
                 break
@@ -500,10 +505,16 @@ class OpaServer:
         if self.data_uploaded:
             try:
                 client.delete_data(self.namespace)
-                self.data_uploaded = False
             except Exception as exc:
-                left.append(f"data /{self.namespace} ({_short(exc)})")
+                if not _already_gone(exc):
+                    left.append(f"data /{self.namespace} ({_short(exc)})")
+            self.data_uploaded = any(item.startswith("data /") for item in left)
         return left
+
+
+def _already_gone(exc: BaseException) -> bool:
+    """OPA's 404 on a delete: not there any more (the server restarted, or someone removed it)."""
+    return getattr(exc, "expression", None) == "resource_not_found"
 
 
 def _short(exc: BaseException) -> str:
@@ -659,7 +670,8 @@ class OpaEngine:
         self._closed = False
         self.info = EngineInfo("opa", "unknown")
         try:
-            urls = tuple(options.opa_urls)
+            # The same server twice would get the run twice and see its second cleanup fail.
+            urls = tuple(dict.fromkeys(url.strip().rstrip("/") for url in options.opa_urls))
             if not urls:
                 urls = (self._start_local(),)
             self._servers = [OpaServer(url, options.opa_token, options.timeout, self.namespace, self._names)
