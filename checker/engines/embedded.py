@@ -24,6 +24,7 @@ from checker.models import Engine as EngineInfo
 from checker.policies import PolicySet
 
 BATCH_SIZE = 32
+MAX_FAILURES_SHOWN = 20
 
 _ERROR_HEAD = re.compile(r"\(error (\d+):")
 
@@ -105,14 +106,9 @@ class Evaluator:
 
 
 def _failed_output_message(impl: Any) -> str:
-    """The error message of a failed output, read node by node (str() of it has segfaulted)."""
-    from regopy.rego_shared import (
-        rego_node_get,
-        rego_node_size,
-        rego_node_type_name,
-        rego_node_value,
-        rego_output_node,
-    )
+    """The error messages of a failed output, read node by node (str() of it has segfaulted)."""
+    from regopy import NodeKind
+    from regopy.rego_shared import rego_node_get, rego_node_size, rego_node_type, rego_node_value, rego_output_node
 
     messages = []
     try:
@@ -121,7 +117,7 @@ def _failed_output_message(impl: Any) -> str:
             error = rego_node_get(root, i)
             for j in range(rego_node_size(error)):
                 child = rego_node_get(error, j)
-                if rego_node_type_name(child) in ("errormsg", "ErrorMsg"):
+                if rego_node_type(child) == NodeKind.ErrorMessage:
                     messages.append(rego_node_value(child))
     except Exception:  # pragma: no cover - best effort: the run fails either way
         pass
@@ -166,6 +162,12 @@ def _evaluate_batch(batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tupl
     return out
 
 
+def _weight(item: tuple[str, Mapping[str, Any]]) -> int:
+    group = item[1].get("group")
+    members = group.get("members") if isinstance(group, Mapping) else None
+    return len(members) if isinstance(members, list) else 0
+
+
 def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -203,8 +205,11 @@ class EmbeddedEngine:
         pool = self._ensure_pool()
         results: dict[str, RawResult] = {}
         failures = []
+        # Largest groups first: a 500-member group costs a hundred small ones, and one left for
+        # last would keep a core idle while the other finishes it.
+        ordered = sorted(inputs, key=_weight, reverse=True)
         try:
-            for batch_result in pool.map(_evaluate_batch, _batches(list(inputs), BATCH_SIZE)):
+            for batch_result in pool.map(_evaluate_batch, _batches(ordered, BATCH_SIZE)):
                 for key, ok, value in batch_result:
                     if ok:
                         results[key] = value
@@ -215,7 +220,10 @@ class EmbeddedEngine:
             raise EngineError("an embedded engine worker died during evaluation (a native crash); "
                               "the run is incomplete — try --engine opa") from None
         if failures:
-            raise EngineError(failures)
+            shown = failures[:MAX_FAILURES_SHOWN]
+            if len(failures) > len(shown):
+                shown.append(Problem("", None, f"... and {len(failures) - len(shown)} more groups failed the same way"))
+            raise EngineError(shown)
         return results
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
