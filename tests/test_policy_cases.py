@@ -54,3 +54,20 @@ def test_checker_test_command_fails_on_a_wrong_expectation(example_repo) -> None
     proc = run_checker("test", cwd=example_repo)
     assert proc.returncode == 1
     assert "FAIL departed-owner" in proc.stdout and "missing deny" in proc.stdout
+
+
+def test_coverage_threshold_is_not_rounded_up() -> None:
+    from checker.commands.test import coverage_verdict
+
+    line, below = coverage_verdict(99.95, 100)
+    assert below and "99.95%" in line and "100.00%" not in line
+    line, below = coverage_verdict(99.999, 100)
+    assert below and "99.99%" in line
+    assert coverage_verdict(100.0, 100) == ("coverage: 100.00% of policy lines (threshold 100%)", False)
+    assert not coverage_verdict(80.0, 75)[1]
+
+
+def test_coverage_on_an_engine_that_cannot_measure_it_fails_closed() -> None:
+    proc = run_checker("test", "--coverage", "50")
+    assert proc.returncode == 2
+    assert "--engine opa" in proc.stderr
