@@ -22,6 +22,7 @@ from checker.engines import EngineOptions, RawResult, entry_query
 from checker.errors import EngineError, PolicyError, Problem
 from checker.models import Engine as EngineInfo
 from checker.policies import PolicySet
+from checker.progress import Progress
 
 BATCH_SIZE = 32
 MAX_FAILURES_SHOWN = 20
@@ -185,6 +186,7 @@ class EmbeddedEngine:
         self._data = dict(policy_set.data)
         self._query = entry_query(policy_set)
         self._jobs = max(1, options.jobs)
+        self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None
         # Compile once here, in a throwaway process, so policy errors surface with file and line
         # before any worker starts (and a compile-time crash cannot take the parent down).
@@ -208,8 +210,10 @@ class EmbeddedEngine:
         # Largest groups first: a 500-member group costs a hundred small ones, and one left for
         # last would keep a core idle while the other finishes it.
         ordered = sorted(inputs, key=_weight, reverse=True)
+        progress = Progress("evaluating", len(ordered), self._progress)
         try:
             for batch_result in pool.map(_evaluate_batch, _batches(ordered, BATCH_SIZE)):
+                progress.advance(len(batch_result))
                 for key, ok, value in batch_result:
                     if ok:
                         results[key] = value
@@ -219,6 +223,8 @@ class EmbeddedEngine:
             self.close()
             raise EngineError("an embedded engine worker died during evaluation (a native crash); "
                               "the run is incomplete — try --engine opa") from None
+        finally:
+            progress.close()
         if failures:
             shown = failures[:MAX_FAILURES_SHOWN]
             if len(failures) > len(shown):
