@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from checker.errors import PolicyError, Problem
+from checker.inventory import max_file_bytes
 from checker.models import LEVELS, RuleInfo
 from checker.yamlload import YamlProblem, parse
 
@@ -67,10 +68,26 @@ def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
     if not root.is_dir():
         raise PolicyError([Problem(display_root, None, "policy folder not found")])
     files: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    real_root = root.resolve()
+    limit = max_file_bytes()
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(root).parts):
-            rel = path.relative_to(root).as_posix()
-            files[f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel] = path.read_bytes()
+        rel = path.relative_to(root).as_posix()
+        shown = f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
+        if any(p.startswith(".") for p in path.relative_to(root).parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            problems.append(Problem(shown, None, f"symlink leaves the policy folder (-> {path.resolve()}); "
+                                                 "refusing to read it"))
+            continue
+        if not path.is_file():
+            continue
+        if path.stat().st_size > limit:
+            problems.append(Problem(shown, None, f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)"))
+            continue
+        files[shown] = path.read_bytes()
+    if problems:
+        raise PolicyError(problems)
     policy_set = from_files(files)
     return PolicySet(**{**policy_set.__dict__, "root": root})
 

@@ -1,0 +1,100 @@
+"""Loading policy folders: rule ids, METADATA, data merging, and bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from checker import policies
+from checker.errors import PolicyError
+from tests.conftest import ROOT
+
+FAMILY = """\
+# METADATA
+# title: Something
+# description: Explains it.
+# custom:
+#   severity: high
+#   remediation: Fix it.
+package access.some_rule
+
+import rego.v1
+
+deny contains "x" if input.group.kind == "chat"
+
+warn contains {"msg": "y", "person": "p"} if false
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_shipped_pack() -> None:
+    pack = policies.load_dir(ROOT / "policies", "policies")
+    assert set(pack.rules) == {"owner-location", "member-location", "subject-jurisdiction-missing",
+                               "sensitive-group-size", "non-employee-access", "minor-safety-in-chat",
+                               "departed-owner", "training-expired"}
+    assert pack.rules["training-expired"].levels == ("warn",)
+    assert pack.data["training_max_age_days"] == 365
+    assert "cases" not in pack.data  # *_test.yaml are cases, not data
+    assert len(pack.case_files) == 8 and len(pack.test_modules) == 9
+
+
+def test_rule_id_metadata_and_levels(tmp_path: Path) -> None:
+    pack = policies.load_dir(write(tmp_path, {"f/some_rule.rego": FAMILY, "data.yaml": "a: 1\n"}), "p")
+    rule = pack.rules["some-rule"]
+    assert (rule.package, rule.levels, rule.title, rule.severity, rule.remediation) == (
+        "access.some_rule", ("deny", "warn"), "Something", "high", "Fix it.")
+    assert rule.file == "p/f/some_rule.rego"
+
+
+def test_helper_packages_are_not_rule_families(tmp_path: Path) -> None:
+    helper = "package lib.x\n\nimport rego.v1\n\ndeny contains 1 if false\n"
+    nested = "package access.a.b\n\nimport rego.v1\n\ndeny contains 1 if false\n"
+    pack = policies.load_dir(write(tmp_path, {"f.rego": FAMILY, "h.rego": helper, "n.rego": nested}), "p")
+    assert set(pack.rules) == {"some-rule"}
+
+
+def test_a_data_key_defined_twice_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, {"f.rego": FAMILY, "a.yaml": "limits: 1\n", "b.json": '{"limits": 2}'})
+    with pytest.raises(PolicyError, match=r"data key 'limits' is already defined in p/a\.yaml"):
+        policies.load_dir(tmp_path, "p")
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("d.yaml", "a: 1\na: 2\n", "duplicate key 'a'"),
+    ("d.json", '{"a": 1, "a": 2}', "duplicate key 'a'"),
+    ("d.yaml", "- 1\n", "must be a mapping"),
+])
+def test_bad_data_files(tmp_path: Path, name: str, text: str, message: str) -> None:
+    write(tmp_path, {"f.rego": FAMILY, name: text})
+    with pytest.raises(PolicyError, match=message):
+        policies.load_dir(tmp_path, "p")
+
+
+def test_digest_moves_with_content_but_not_with_tests(tmp_path: Path) -> None:
+    write(tmp_path, {"f.rego": FAMILY})
+    first = policies.load_dir(tmp_path, "p").digest
+    write(tmp_path, {"f_test.rego": "package access.some_rule\n", "f_test.yaml": "cases: []\n"})
+    assert policies.load_dir(tmp_path, "p").digest == first
+    write(tmp_path, {"data.yaml": "a: 1\n"})
+    assert policies.load_dir(tmp_path, "p").digest != first
+
+
+def test_symlink_leaving_the_policy_folder(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside", {"evil.rego": FAMILY})
+    root = write(tmp_path / "pol", {"f.rego": FAMILY})
+    os.symlink(outside / "evil.rego", root / "evil.rego")
+    with pytest.raises(PolicyError, match="symlink leaves the policy folder"):
+        policies.load_dir(root, "p")
+
+
+def test_no_modules(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="no policy modules"):
+        policies.load_dir(write(tmp_path, {"data.yaml": "a: 1\n"}), "p")
