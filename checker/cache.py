@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import pickle
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,8 @@ def _code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-FORMAT = f"checker-cache-2-{_code_digest()}"
+# marshal's format is Python's own, so the Python version is part of the key too.
+FORMAT = f"checker-cache-3-{_code_digest()}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def default_dir() -> Path:
@@ -148,6 +151,20 @@ class Cache:
 
     def put_pickled(self, space: str, items: Mapping[str, Any]) -> None:
         self.put_many(space, {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in items.items()})
+
+    def get_marshal(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
+        """Plain values (dicts, lists, tuples, str, numbers): marshal reads them several times faster
+        than pickle, and only bytes whose digest matches what was written are ever loaded."""
+        out = {}
+        for key, value in self.get_many(space, keys).items():
+            try:
+                out[key] = marshal.loads(value)
+            except (EOFError, ValueError, TypeError):
+                continue
+        return out
+
+    def put_marshal(self, space: str, items: Mapping[str, Any]) -> None:
+        self.put_many(space, {k: marshal.dumps(v) for k, v in items.items()})
 
     def get_json(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
         out = {}

@@ -6,6 +6,7 @@ cache); parse_source, build, to_findings and waivers.apply are pure.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
@@ -15,11 +16,12 @@ from typing import Any
 from checker import evaluate, inventory, policies, timings, waivers
 from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
-from checker.errors import InputError
+from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input
-from checker.models import Finding, Inventory, Person, RuleInfo
+from checker.models import Finding, Inventory, RuleInfo
 from checker.policies import PolicySet
+from checker.yamlload import Document
 
 # Below this many files a worker pool costs more than it saves.
 PARALLEL_PARSE_MIN_FILES = 200
@@ -48,11 +50,27 @@ def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None
 def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> list[ParsedFile]:
     """parse_source for every file, from the cache where the same path held the same bytes."""
     keys = [digest("parsed", s.path, s.data) for s in sources]
-    cached = cache.get_pickled("parsed", keys)
-    misses = [(k, s) for k, s in zip(keys, sources, strict=True) if not isinstance(cached.get(k), ParsedFile)]
+    cached = {k: _thaw(v) for k, v in cache.get_marshal("parsed", keys).items()}
+    misses = [(k, s) for k, s in zip(keys, sources, strict=True) if cached.get(k) is None]
     fresh = dict(zip([k for k, _ in misses], _parse_many([s for _, s in misses], jobs), strict=True))
-    cache.put_pickled("parsed", fresh)
-    return [cached[k] if k not in fresh else fresh[k] for k in keys]
+    cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
+    return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
+
+
+def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
+    """A ParsedFile as plain values, for the cache."""
+    doc = parsed.doc
+    body = (doc.value, doc.key_lines, doc.item_lines, doc.root_line) if doc is not None else None
+    return (parsed.path, body, tuple((p.file, p.line, p.message) for p in parsed.problems))
+
+
+def _thaw(value: Any) -> ParsedFile | None:
+    try:
+        path, body, problems = value
+        doc = Document(*body) if body is not None else None
+        return ParsedFile(path, doc, tuple(Problem(*p) for p in problems))
+    except (TypeError, ValueError):
+        return None  # not what this code writes: a miss
 
 
 def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
@@ -82,22 +100,27 @@ def input_keys(inv: Inventory, as_of: str, policy_key: str, group_ids: Sequence[
     """group id -> a key that changes exactly when the group's joined input (or policies, or date) changes.
 
     Hashing the parts the input is joined from, instead of the joined input itself, keeps a warm
-    run from joining and serialising every membership again.
+    run from joining and serialising every membership again: each person is hashed once.
     """
-    person_keys: dict[str, str] = {}
-
-    def person_key(person: Person) -> str:
-        if person.id not in person_keys:
-            person_keys[person.id] = digest(_canonical(person.record))
-        return person_keys[person.id]
-
+    person_keys: dict[str, bytes] = {}
+    prefix = digest(policy_key, as_of).encode()
     keys = {}
     for gid in group_ids:
         group = inv.groups[gid]
-        parts = [policy_key, as_of, _canonical([gid, group.fields, group.owner])]
-        parts += [person_key(inv.people[m]) for m in group.members]
-        keys[gid] = digest(*parts)
+        h = hashlib.sha256(prefix)
+        h.update(_canonical([gid, group.fields, group.owner]).encode())
+        for member in group.members:
+            key = person_keys.get(member)
+            if key is None:
+                key = person_keys[member] = hashlib.sha256(_canonical(inv.people[member].record).encode()).digest()
+            h.update(key)
+        keys[gid] = h.hexdigest()
     return keys
+
+
+def compact(raw: RawResult) -> RawResult:
+    """A raw result without its empty sets (most of them), as cached; findings read the same."""
+    return {rule: kept for rule, levels in raw.items() if (kept := {lv: e for lv, e in levels.items() if e})}
 
 
 def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
@@ -106,17 +129,17 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     ids = sorted(inv.groups) if group_ids is None else list(group_ids)
     with timings.phase("cache lookup"):
         keys = input_keys(inv, as_of, policy_key, ids)
-        cached = cache.get_json("result", set(keys.values()))
+        cached = cache.get_marshal("result", set(keys.values()))
     missing = [gid for gid in ids if keys[gid] not in cached]
     results = {gid: cached[keys[gid]] for gid in ids if keys[gid] in cached}
     if missing:
         with timings.phase(f"join {len(missing)} groups"):
             inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in missing]
         with timings.phase(f"evaluate {len(missing)} groups"):
-            fresh = engine_for().evaluate(inputs)
-        results.update(fresh)
+            fresh = {gid: compact(raw) for gid, raw in engine_for().evaluate(inputs).items()}
+        results.update(fresh)  # compact like the cached ones, so a result never depends on the cache
         with timings.phase("cache store"):
-            cache.put_json("result", {keys[gid]: fresh[gid] for gid in missing})
+            cache.put_marshal("result", {keys[gid]: fresh[gid] for gid in missing})
     return results
 
 

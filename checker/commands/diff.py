@@ -229,7 +229,7 @@ def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence
               policy_side: Side) -> dict[str, RawResult]:
     """Raw results by input key: from the result cache, else each distinct input evaluated once.
     `policy_side` is where the engine's policies come from, for error messages."""
-    results: dict[str, RawResult] = cache.get_json("result", todo.first)
+    results: dict[str, RawResult] = cache.get_marshal("result", todo.first)
     missing = [key for key in todo.first if key not in results]
     if missing:
         # Engine keys name the group, so an engine error says which one failed.
@@ -243,7 +243,7 @@ def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence
             raise _in_context(exc, None if side.role == "head" else side.commit,
                               f"the policies at {side.label} do not compile or evaluate{_BROKEN[side.role]}"
                               ) from None
-        computed = {by_engine_key[name]: value for name, value in fresh.items()}
-        cache.put_json("result", computed)
+        computed = {by_engine_key[name]: pipeline.compact(value) for name, value in fresh.items()}
+        cache.put_marshal("result", computed)
         results.update(computed)
     return results
