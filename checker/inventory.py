@@ -200,19 +200,25 @@ def build(files: Iterable[ParsedFile], known: Known) -> Inventory:
     return Inventory(builder.people, builder.groups, builder.waivers, tuple(f.path for f in files))
 
 
-def _field_lines(doc: Document, base: tuple[Any, ...], record: Mapping[str, Any]) -> dict[str, int]:
-    return doc.keys_at(base)
+def _new_record(b: _Builder, path: str, doc: Document, section: str, index: int,
+                seen: Mapping[str, Person | Group | Waiver]) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """A record and its field lines, or None (with a problem) when its id is already taken."""
+    raw: dict[str, Any] = doc.value[section][index]
+    lines = doc.keys_at((section, index))
+    if raw["id"] in seen:
+        first = seen[raw["id"]].location
+        noun = {"people": "person", "groups": "group", "waivers": "waiver"}[section]
+        b.problem(path, lines["id"], f"duplicate {noun} id {raw['id']!r} (first at {first.file}:{first.line})")
+        return None
+    return raw, lines
 
 
 def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
-    base = ("people", index)
-    raw = doc.value["people"][index]
-    lines = _field_lines(doc, base, raw)
-    pid = raw["id"]
-    if pid in b.people:
-        first = b.people[pid].location
-        b.problem(path, lines["id"], f"duplicate person id {pid!r} (first at {first.file}:{first.line})")
+    record_and_lines = _new_record(b, path, doc, "people", index, b.people)
+    if record_and_lines is None:
         return
+    raw, lines = record_and_lines
+    pid = raw["id"]
     if raw["location"] not in _country_codes():
         b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)")
     record: dict[str, Any] = {"id": pid}
@@ -224,14 +230,12 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
 
 
 def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
-    base = ("groups", index)
-    raw = doc.value["groups"][index]
-    lines = _field_lines(doc, base, raw)
-    gid = raw["id"]
-    if gid in b.groups:
-        first = b.groups[gid].location
-        b.problem(path, lines["id"], f"duplicate group id {gid!r} (first at {first.file}:{first.line})")
+    record_and_lines = _new_record(b, path, doc, "groups", index, b.groups)
+    if record_and_lines is None:
         return
+    raw, lines = record_and_lines
+    base = ("groups", index)
+    gid = raw["id"]
     owner = raw["owner"]
     if owner not in b.people:
         b.problem(path, lines["owner"], f"group {gid}: owner {owner!r} is not a known person")
@@ -267,14 +271,11 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
 
 
 def _add_waiver(b: _Builder, path: str, doc: Document, index: int) -> None:
-    base = ("waivers", index)
-    raw = doc.value["waivers"][index]
-    lines = _field_lines(doc, base, raw)
-    wid = raw["id"]
-    if wid in b.waivers:
-        first = b.waivers[wid].location
-        b.problem(path, lines["id"], f"duplicate waiver id {wid!r} (first at {first.file}:{first.line})")
+    record_and_lines = _new_record(b, path, doc, "waivers", index, b.waivers)
+    if record_and_lines is None:
         return
+    raw, lines = record_and_lines
+    wid = raw["id"]
     if raw["group"] not in b.groups:
         b.problem(path, lines["group"], f"waiver {wid}: group {raw['group']!r} is not a known group")
     for key in ("person", "approved_by"):
