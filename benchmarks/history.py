@@ -39,10 +39,14 @@ def daily_change(repo: Path, rng: random.Random, people: list[str], per_day: int
     files = sorted((repo / "inventories" / "groups").rglob("*.yaml"))
     for path in rng.sample(files, per_day):
         text = path.read_text()
-        if "    members:\n" in text and rng.random() < 0.7:
-            text = text.replace("    members:\n", f"    members:\n      - {rng.choice(people)}\n", 1)
+        newcomer = rng.choice(people)
+        while f" {newcomer}\n" in text or f"[{newcomer}," in text or f" {newcomer}," in text \
+                or f" {newcomer}]" in text or f"[{newcomer}]" in text:
+            newcomer = rng.choice(people)  # a member listed twice would not validate
+        if "    members:\n" in text:
+            text = text.replace("    members:\n", f"    members:\n      - {newcomer}\n", 1)
         elif "members: [" in text:
-            text = text.replace("members: [", f"members: [{rng.choice(people)}, ", 1)
+            text = text.replace("members: [", f"members: [{newcomer}, ", 1)
         path.write_text(text)
 
 
@@ -67,11 +71,9 @@ def main() -> int:
         git(repo, "commit", "-q", "-m", "org", when=start)
         made = time.perf_counter()
         for day in range(1, args.days):
-            # Duplicates are harmless here: a member listed twice is a validation error the
-            # history reports for that day, so keep additions distinct by construction.
             daily_change(repo, rng, people, args.changes_per_day)
             git(repo, "add", "-A")
-            git(repo, "commit", "-q", "-m", f"day {day}", when=start + dt.timedelta(days=day))
+            git(repo, "commit", "-q", "--allow-empty", "-m", f"day {day}", when=start + dt.timedelta(days=day))
         print(f"{args.groups:,} groups, {args.days} daily commits made in {time.perf_counter() - made:.0f} s")
         for label, cache in (("cold cache", Path(tmp) / "cache-cold"), ("warm cache", Path(tmp) / "cache-cold")):
             env = {**os.environ, "CHECKER_CACHE_DIR": str(cache)}

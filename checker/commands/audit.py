@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from checker import history, inventory, pipeline
-from checker.cache import Cache
+from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
 from checker.errors import CheckerError, GitError
-from checker.inventory import SourceFile
+from checker.inventory import ParsedFile, SourceFile
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
 from checker.report.common_groups import group_summaries, waiver_summaries
@@ -32,8 +32,9 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
         if commit:
             meta["inventory_commit"] = commit
         if history_since is not None:
-            judge = _judge(engine, cache, policy_set, options.as_of)
-            meta.update(trend(options, policy_set, judge, history_since, history_step, cache))
+            memo = MemoCache(cache)  # every sample asks for nearly the same entries
+            judge = _judge(engine, memo, policy_set, options.as_of)
+            meta.update(trend(options, policy_set, judge, history_since, history_step, memo))
         info = engine.info
     if options.format == "html":  # what only the HTML report draws (charts of groups, waiver expiry)
         meta["groups"] = group_summaries(inv, policy_set.data)
@@ -82,6 +83,7 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
         else:
             commits = repository.first_parent_log("HEAD", since=since.moment)
         known = pipeline.known_for(policy_set)
+        parsed_blobs: dict[tuple[str, str], ParsedFile] = {}  # a blob is parsed once per run
         series: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         previous: list[Finding] | None = None
@@ -91,8 +93,11 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
             try:
                 if not folder.exists:
                     raise GitError(f"no {inv_dir or '.'} folder at this commit")
-                sources = [SourceFile(path, data) for path, data in repository.read_folder(folder).items()]
-                inv = inventory.build(pipeline.parse_sources(sources, cache, options.jobs), known)
+                new = [b for b in folder.blobs if (b.path, b.sha) not in parsed_blobs]
+                data = repository.read(b.sha for b in new)
+                fresh = pipeline.parse_sources([SourceFile(b.path, data[b.sha]) for b in new], cache, options.jobs)
+                parsed_blobs.update(zip([(b.path, b.sha) for b in new], fresh, strict=True))
+                inv = inventory.build([parsed_blobs[(b.path, b.sha)] for b in folder.blobs], known)
             except CheckerError as exc:  # a past commit that does not validate is shown, not fatal
                 point["error"] = "; ".join(str(p) for p in exc.problems[:3])
                 click.echo(f"checker: note: --history: {git.short(sha)} ({day}): {point['error']}", err=True)
