@@ -361,7 +361,8 @@ def defined_functions(source: str) -> set[str]:
 
 def _line_ref(tokens: list[Token], i: int) -> tuple[str, int]:
     """Concatenate a ref (idents, dots, brackets, strings) that starts at i on one line."""
-    parts, k, line = [], i, tokens[i].line
+    parts: list[str] = []
+    k, line = i, tokens[i].line
     while k < len(tokens) and tokens[k].line == line and (
         tokens[k].kind in ("ident", "string") or tokens[k].text in (".", "[", "]")
     ):
@@ -434,7 +435,7 @@ def _resolve(name: str, pkg: str | None, aliases: dict[str, str], user: set[str]
 
 
 def unsupported_calls(
-    modules: Mapping[str | PurePath, str],
+    modules: Mapping[str, str] | Mapping[PurePath, str],
     allowed: frozenset[str],
     accept: Callable[[Call], bool] | None = None,
 ) -> list[tuple[str | PurePath, int, str]]:

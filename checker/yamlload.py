@@ -33,7 +33,7 @@ class _PyParser(Reader, Scanner, Parser, Composer):
 
 
 try:  # The C parser is ~6x faster on large inventories.
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     _Parser = _PyParser  # type: ignore[misc,assignment]
 
@@ -73,7 +73,7 @@ _Resolver.add_implicit_resolver(
 _Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
 
 
-class _Loader(_Parser, SafeConstructor, _Resolver):  # type: ignore[misc,valid-type]
+class _Loader(_Parser, SafeConstructor, _Resolver):
     def __init__(self, stream: Any) -> None:
         _Parser.__init__(self, stream)
         SafeConstructor.__init__(self)
@@ -211,6 +211,7 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path_, doc: Document) -> An
         for index, item in enumerate(node.value):
             items.append(_convert(loader, item, (*path, index), doc))
         return items
+    assert isinstance(node, yaml.ScalarNode)
     return _scalar(loader, node)
 
 

@@ -154,7 +154,7 @@ def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], qu
 def _evaluate_batch(batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
     """(key, ok, raw result or error message) for each input."""
     assert _WORKER is not None, "worker has no compiled policies"
-    out = []
+    out: list[tuple[str, bool, Any]] = []
     for key, document in batch:
         try:
             out.append((key, True, _WORKER.evaluate(document)))

@@ -93,7 +93,7 @@ def _non_empty_literal(arg: tuple[Token, ...]) -> bool:
 def _plain_pattern(arg: tuple[Token, ...]) -> bool:
     """A literal regex without inline flags `(?...)` or Unicode classes, which regopy rejects."""
     pattern = _string_literal(arg)
-    return bool(pattern) and not any(bad in pattern for bad in ("(?", "\\p", "\\P"))
+    return pattern is not None and pattern != "" and not any(bad in pattern for bad in ("(?", "\\p", "\\P"))
 
 
 def _spans_whole(arg: tuple[Token, ...], first: int) -> bool:

@@ -44,8 +44,8 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
-from opa_client import OpaClient  # type: ignore[import-untyped]
-from opa_client.errors import PolicyNotFoundError, RegoParseError  # type: ignore[import-untyped]
+from opa_client import OpaClient
+from opa_client.errors import PolicyNotFoundError, RegoParseError
 
 from checker.engines import EngineOptions, RawResult
 from checker.engines.opa_process import READY_TIMEOUT, LocalOpa, binary_version, find_opa
