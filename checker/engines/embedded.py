@@ -178,7 +178,7 @@ class EmbeddedEngine:
     def __init__(self, policy_set: PolicySet, options: EngineOptions) -> None:
         from checker.engines.embedded_capabilities import check_policies
 
-        refused = check_policies({m.path: m.source for m in policy_set.modules})
+        refused = check_policies({m.path: m.source for m in policy_set.modules}, regopy_version())
         if refused:
             raise PolicyError([Problem(path, line, message) for path, line, _name, message in refused])
         self.info = EngineInfo("embedded", f"regopy {regopy_version()}")

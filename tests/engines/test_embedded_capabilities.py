@@ -236,3 +236,21 @@ def test_findings_are_sorted_by_path_and_line() -> None:
     findings = check_policies({"b.rego": b, "a.rego": a})
     assert [(f[0], f[1], f[2]) for f in findings] == [
         ("a.rego", 3, "max"), ("a.rego", 4, "min"), ("b.rego", 3, "sort")]
+
+
+def test_the_lists_were_made_with_the_installed_regopy() -> None:
+    from checker.engines.embedded import regopy_version
+    from checker.engines.embedded_capabilities import LISTS_REGOPY_VERSION
+
+    assert regopy_version() == LISTS_REGOPY_VERSION  # else regenerate: python -m checker.engines.embedded_capabilities
+
+
+def test_another_regopy_version_re_runs_the_known_answers_of_what_is_used() -> None:
+    from checker.engines.embedded_capabilities import check_policies
+
+    modules = {"p.rego": 'package access.x\n\nimport rego.v1\n\ndeny contains msg if {\n'
+                         '\tcount(input.group.members) > 1\n\tmsg := sprintf("%s has %d", ["g", 2])\n}\n'
+                         'warn contains "m" if min([1, 2]) == 1\n'}
+    refused = check_policies(modules, regopy_version="0.0.0-other")
+    assert [(line, name) for _path, line, name, _message in refused] == [(9, "min")]
+    assert "failed its known-answer test on regopy 0.0.0-other" in refused[0][3]
