@@ -12,7 +12,11 @@ from checker.models import RunResult
 def render(result: RunResult, stream: TextIO) -> None:
     rows = []
     diff = result.command == "diff"
-    for f in result.findings:
+    findings = result.findings
+    if diff:  # what the change did first; the long tail of unchanged findings last
+        rank = {"introduced": 0, "resolved": 1, "unchanged": 2}
+        findings = tuple(sorted(findings, key=lambda f: rank.get(f.change or "", 3)))
+    for f in findings:
         where = f"{f.location.file}:{f.location.line}" if f.location else ""
         level = f"{f.level} (waived: {f.waiver})" if f.waived else f.level
         row = [level, f.rule, f.group, f.person or "", f.message, where]
