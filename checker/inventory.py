@@ -172,15 +172,21 @@ class _Builder:
     group_raw: list[tuple[str, Document, int]] = field(default_factory=list)
     waiver_raw: list[tuple[str, Document, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    reuse: dict[int, tuple[Any, Person]] | None = None
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.problems.append(Problem(file, line, message))
 
 
-def build(files: Iterable[ParsedFile], known: Known) -> Inventory:
-    """Join every file into one Inventory, or raise InputError with every problem found."""
+def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any, Person]] | None = None
+          ) -> Inventory:
+    """Join every file into one Inventory, or raise InputError with every problem found.
+
+    `reuse` lets a caller that builds many inventories from mostly the same parsed files (--history)
+    keep one Person per record, so what is derived from a person is computed once.
+    """
     files = sorted(files, key=lambda f: f.path)
-    builder = _Builder(known)
+    builder = _Builder(known, reuse=reuse)
     for parsed in files:
         builder.problems.extend(parsed.problems)
     usable = [f for f in files if f.doc is not None and not f.problems]
@@ -221,12 +227,19 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
     pid = raw["id"]
     if raw["location"] not in _country_codes():
         b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)")
+    if b.reuse is not None:
+        kept = b.reuse.get(id(raw))
+        if kept is not None and kept[0] is raw and kept[1].location.file == path:  # the very same record
+            b.people[pid] = kept[1]
+            return
     record: dict[str, Any] = {"id": pid}
     if "name" in raw:
         record["name"] = raw["name"]
     record.update(location=raw["location"], employment=raw["employment"],
                   status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
     b.people[pid] = Person(pid, record, Location(path, lines["id"]), lines)
+    if b.reuse is not None:
+        b.reuse[id(raw)] = (raw, b.people[pid])
 
 
 def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,6 +28,12 @@ class Person:
     record: Mapping[str, Any]  # exactly what policies see as a member/owner (SPEC §3)
     location: Location  # the record's `id` line
     field_lines: Mapping[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def content_key(self) -> bytes:
+        """A digest of the record: equal exactly when what policies see of this person is equal."""
+        text = json.dumps(self.record, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).digest()
 
 
 @dataclass(frozen=True)

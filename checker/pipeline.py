@@ -102,18 +102,15 @@ def input_keys(inv: Inventory, as_of: str, policy_key: str, group_ids: Sequence[
     Hashing the parts the input is joined from, instead of the joined input itself, keeps a warm
     run from joining and serialising every membership again: each person is hashed once.
     """
-    person_keys: dict[str, bytes] = {}
     prefix = digest(policy_key, as_of).encode()
+    people = inv.people
     keys = {}
     for gid in group_ids:
         group = inv.groups[gid]
         h = hashlib.sha256(prefix)
         h.update(_canonical([gid, group.fields, group.owner]).encode())
         for member in group.members:
-            key = person_keys.get(member)
-            if key is None:
-                key = person_keys[member] = hashlib.sha256(_canonical(inv.people[member].record).encode()).digest()
-            h.update(key)
+            h.update(people[member].content_key)
         keys[gid] = h.hexdigest()
     return keys
 

@@ -84,6 +84,7 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
             commits = repository.first_parent_log("HEAD", since=since.moment)
         known = pipeline.known_for(policy_set)
         parsed_blobs: dict[tuple[str, str], ParsedFile] = {}  # a blob is parsed once per run
+        people: dict[int, Any] = {}  # and each of its people built once
         series: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         previous: list[Finding] | None = None
@@ -97,7 +98,7 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
                 data = repository.read(b.sha for b in new)
                 fresh = pipeline.parse_sources([SourceFile(b.path, data[b.sha]) for b in new], cache, options.jobs)
                 parsed_blobs.update(zip([(b.path, b.sha) for b in new], fresh, strict=True))
-                inv = inventory.build([parsed_blobs[(b.path, b.sha)] for b in folder.blobs], known)
+                inv = inventory.build([parsed_blobs[(b.path, b.sha)] for b in folder.blobs], known, people)
             except CheckerError as exc:  # a past commit that does not validate is shown, not fatal
                 point["error"] = "; ".join(str(p) for p in exc.problems[:3])
                 click.echo(f"checker: note: --history: {git.short(sha)} ({day}): {point['error']}", err=True)
