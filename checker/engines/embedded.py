@@ -77,7 +77,7 @@ class Evaluator:
     def evaluate(self, document: Mapping[str, Any]) -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
-        self._interp.set_input(document)
+        self._interp.set_input(escaped(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
         impl = rego_bundle_query(self._interp._impl, self._interp_bundle_impl)
         try:
@@ -91,19 +91,52 @@ class Evaluator:
             raise EngineError(text[msg.end(): msg.end() + int(msg.group(1))] if msg else text[:300])
         if text == "undefined":
             raise EngineError("the rules' deny/warn sets came back undefined (are they all `contains` rules?)")
-        result = json.loads(text)
-        if isinstance(result, list):
-            if len(result) != 1:
-                raise EngineError(f"expected one result, got {len(result)}")
-            result = result[0]
-        bindings = result.get("bindings") or {}
-        if "x" not in bindings:
-            raise EngineError("the rules' deny/warn sets came back undefined (are they all `contains` rules?)")
-        return bindings["x"]  # type: ignore[no-any-return]
+        try:
+            result = json.loads(text, object_pairs_hook=_unique_keys)
+        except ValueError as exc:
+            raise EngineError(f"the embedded engine returned a result that is not valid JSON: {exc}") from None
+        if not isinstance(result, dict) or set(result) != {"expressions", "bindings"} \
+                or not isinstance(result["bindings"], dict) or set(result["bindings"]) != {"x"}:
+            raise EngineError("the rules' deny/warn sets came back undefined or more than once "
+                              "(are they all `contains` rules?)")
+        value = result["bindings"]["x"]
+        if not isinstance(value, dict):
+            raise EngineError(f"expected an object of rule results, got {type(value).__name__}")
+        return value
 
     @property
     def _interp_bundle_impl(self) -> Any:
         return self._bundle._impl
+
+
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def escaped(value: Any) -> Any:
+    """The input with strings in the escaped form rego-cpp keeps strings in internally.
+
+    rego-cpp stores a string as the text between the quotes of its JSON literal (policy literals
+    and the strings it builds are escaped), but regopy's set_input passes Python strings through
+    unescaped: a quote or newline from the inventory would then compare unequal to the same text
+    in a policy, and corrupt (or forge) the JSON result. Strings without such characters, nearly
+    all of them, are passed as they are.
+    """
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)[1:-1] if _NEEDS_ESCAPE.search(value) else value
+    if isinstance(value, Mapping):
+        return {escaped(k): escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [escaped(v) for v in value]
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
 
 
 def _failed_output_message(impl: Any) -> str:
