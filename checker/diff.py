@@ -15,7 +15,7 @@ from typing import Any
 from checker import evaluate, pipeline, waivers
 from checker.engines import RawResult
 from checker.join import group_input
-from checker.models import WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
+from checker.models import LEVELS, WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
 
 EMPTY = Inventory(people={}, groups={}, waivers={})
 
@@ -79,6 +79,7 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
     Resolved findings keep the base side's location; the others the head's, and an introduced
     one points at the change that caused it. A finding waived at the base and in force at the
     head is introduced: the change removed its waiver, and a change must not do that quietly.
+    So is a finding whose level rose from warn to deny: the change made it fail the gate.
     """
     before = {f.identity: f for f in base}
     after = {f.identity: f for f in head}
@@ -89,6 +90,8 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
             out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
         elif old.waived and not finding.waived and finding.rule not in WAIVER_RULES:
             out.append(finding.with_(change="introduced", location=_waiver_lost(old, finding, head_inv)))
+        elif LEVELS.index(finding.level) < LEVELS.index(old.level):  # warn -> deny
+            out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
         else:
             out.append(finding.with_(change="unchanged"))
     out.extend(f.with_(change="resolved") for identity, f in before.items() if identity not in after)
@@ -117,8 +120,9 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     """The line of the change that explains an introduced finding.
 
     A member newly in the group: their entry in the group. A person whose record changed: the
-    changed field in the people file, even though the group file did not change. A group's
-    own change: the data class added, or the kind / subject_jurisdictions / owner line. A new
+    changed field in the people file, even though the group file did not change. Any other
+    member finding: the member's entry. A group-level finding from the group's own change: the
+    data class added, or the kind / subject_jurisdictions / owner line. A new
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
@@ -126,10 +130,12 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     old_group = base_inv.groups.get(finding.group)
     if finding.rule in WAIVER_RULES or group is None or old_group is None:
         return finding.location
-    causes: list[Location] = []
     if finding.person:
-        causes += _person_causes(finding, finding.person, group, old_group, base_inv, head_inv)
-    causes += _group_causes(finding, group, old_group, base_inv, head_inv)
+        # SPEC §7: a member finding points at the member's entry, or at the person's record
+        # when a change to it caused the finding, never at a group field.
+        causes = _person_causes(finding, finding.person, group, old_group, base_inv, head_inv)
+    else:
+        causes = _group_causes(finding, group, old_group, base_inv, head_inv)
     return causes[0] if causes else finding.location
 
 

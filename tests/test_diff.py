@@ -144,11 +144,12 @@ def test_whole_group_finding_from_new_members_points_at_a_new_member() -> None:
 
 
 def test_a_member_finding_is_not_blamed_on_another_member() -> None:
-    # bob's finding appears because the group became EU; eva joining is not its cause
+    # bob's finding appears because the group became EU; eva joining is not its cause, and
+    # SPEC §7 puts a member finding at the member's own entry
     head = build(edit(GROUP, "      - bob\n    data_classes: [user_pii]\n    subject_jurisdictions: [US]",
                       "      - bob\n      - eva\n    data_classes: [user_pii]\n    subject_jurisdictions: [EU]"))
     f = finding("member-location", "us-escalations", "bob", line=8)
-    assert diff.attribute(f, BASE, head) == Location(GROUP, 11)
+    assert diff.attribute(f, BASE, head) == Location(GROUP, 8)
 
 
 def test_a_renamed_file_moves_locations_but_explains_nothing() -> None:
@@ -194,3 +195,21 @@ def test_plan_keys_depend_on_policies_and_date() -> None:
     keys = diff.plan([BASE], AS_OF, "p1").keys[0]
     assert keys != diff.plan([BASE], AS_OF, "p2").keys[0]
     assert keys != diff.plan([BASE], "2026-11-30", "p1").keys[0]
+
+
+def test_a_finding_whose_level_rises_to_deny_is_introduced() -> None:
+    warned = Finding("size", "warn", "us-escalations", None, "big", Location(GROUP, 2))
+    denied = Finding("size", "deny", "us-escalations", None, "too big", Location(GROUP, 2))
+    (out,) = diff.classify([warned], [denied], BASE, BASE)
+    assert (out.change, out.level) == ("introduced", "deny")
+    (back,) = diff.classify([denied], [warned], BASE, BASE)
+    assert back.change == "unchanged"  # a level falling is not a new problem
+
+
+def test_a_member_finding_caused_by_a_group_change_points_at_the_member() -> None:
+    head = build(edit(GROUP, "data_classes: [user_pii]", "data_classes: [user_pii, government_id]"))
+    member = finding("non-employee", "us-escalations", "bob", line=8)
+    group_level = finding("group-size", "us-escalations", line=2)
+    out = {f.rule: f for f in diff.classify([], [member, group_level], BASE, head)}
+    assert out["non-employee"].location == Location(GROUP, 8)  # bob's entry, SPEC §7
+    assert out["group-size"].location == Location(GROUP, 9)  # the data class added
