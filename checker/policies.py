@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from checker import rego_scan
 from checker.errors import PolicyError, Problem
 from checker.inventory import max_file_bytes
 from checker.models import LEVELS, RuleInfo
@@ -20,8 +21,6 @@ from checker.yamlload import YamlProblem, parse
 FAMILY_PREFIX = "access."
 TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
-# A rule head for deny/warn at the start of a line: `deny contains ...`, `deny[msg] { ...`, `warn := ...`.
-_RULE_HEAD = re.compile(r"^(deny|warn)\b(?!\s*\()", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,9 @@ def from_files(files: Mapping[str, bytes]) -> PolicySet:
             problems.append(Problem(module.path, 1, "no package declaration"))
     if not modules and not problems:
         problems.append(Problem("", None, "no policy modules (*.rego) found"))
+    elif not rules and not problems:
+        problems.append(Problem("", None, "no rule family found: no package access.<name> defines deny or warn "
+                                          "(is --policies the right folder?)"))
     if problems:
         raise PolicyError(problems)
     return PolicySet(tuple(modules), tuple(tests), tuple(sorted(cases)), data, rules, digest.hexdigest(),
@@ -195,7 +197,12 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
         rule_id = rule_id_for(package) if package else None
         if rule_id is None:
             continue
-        levels = {m.group(1) for m in _RULE_HEAD.finditer(_strip_comments(module.source))}
+        levels = {name for name in rego_scan.rule_heads(module.source) if name in LEVELS}
+        if not levels and set(LEVELS) & rego_scan.identifiers(module.source):
+            # It mentions deny/warn but defines neither that we can see: refuse rather than drop it.
+            problems.append(Problem(module.path, None, f"package {package} mentions deny/warn but no rule head "
+                                                       "for them was recognised; write `deny contains ...` "
+                                                       "at the top level"))
         family = families.setdefault(rule_id, {"package": package, "file": module.path, "levels": set(),
                                                "meta": {}})
         family["levels"] |= levels

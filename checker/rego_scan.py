@@ -340,6 +340,31 @@ def _head_start(tokens: list[Token], depths: list[int], i: int) -> bool:
     return prev is not None and prev.text == "default" and _head_start(tokens, depths, i - 1)
 
 
+def rule_heads(source: str) -> set[str]:
+    """Names of the rules (not functions) a module defines: top-level statements, at any
+    indentation, such as `deny contains msg if {`, `deny[msg] {`, `allow := true`, `default x := 1`."""
+    tokens = tokenize(source)
+    depths = _depths(tokens)
+    names: set[str] = set()
+    for i, tok in enumerate(tokens):
+        if depths[i] != 0 or tok.kind != "ident" or tok.text in KEYWORDS or tok.text == "default":
+            continue
+        prev = tokens[i - 1] if i else None
+        starts = tok.first_on_line and (prev is None or prev.text not in _CONTINUATION)
+        if not (starts or (prev is not None and prev.text == "default")):
+            continue
+        name, k = _dotted_chain(tokens, i)
+        if k < len(tokens) and tokens[k].text == "(":
+            continue  # a function
+        names.add(name)
+    return names
+
+
+def identifiers(source: str) -> set[str]:
+    """Every identifier outside comments and strings."""
+    return {tok.text for tok in tokenize(source) if tok.kind == "ident"}
+
+
 def defined_functions(source: str) -> set[str]:
     """Names of functions defined in the module (rule heads `name(args) :=|=|if|{`), unqualified."""
     tokens = tokenize(source)

@@ -98,3 +98,21 @@ def test_symlink_leaving_the_policy_folder(tmp_path: Path) -> None:
 def test_no_modules(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="no policy modules"):
         policies.load_dir(write(tmp_path, {"data.yaml": "a: 1\n"}), "p")
+
+
+def test_indented_rule_heads_are_recognised(tmp_path: Path) -> None:
+    indented = FAMILY.replace('deny contains "x"', '  deny contains "x"').replace("warn contains", "\twarn contains")
+    rule = policies.load_dir(write(tmp_path, {"f.rego": indented}), "p").rules["some-rule"]
+    assert rule.levels == ("deny", "warn")
+
+
+def test_a_family_whose_heads_are_not_recognised_is_an_error(tmp_path: Path) -> None:
+    odd = "package access.odd\n\nimport rego.v1\n\nx := deny\n\nwarn_me := 1\n\ny := warn\n"
+    with pytest.raises(PolicyError, match="mentions deny/warn but no rule head"):
+        policies.load_dir(write(tmp_path, {"f.rego": FAMILY, "odd.rego": odd}), "p")
+
+
+def test_policies_without_any_rule_family_are_an_error(tmp_path: Path) -> None:
+    helper = "package lib.x\n\nimport rego.v1\n\nf(x) := x\n"
+    with pytest.raises(PolicyError, match="no rule family found"):
+        policies.load_dir(write(tmp_path, {"h.rego": helper}), "p")
