@@ -41,7 +41,8 @@ def test_strings_come_back_exactly(text: str) -> None:
 
 
 def test_inventory_text_compares_equal_to_the_same_text_in_a_policy() -> None:
-    module = b'package access.quote\n\nimport rego.v1\n\ndeny contains "matched" if input.group.description == "say \\"hi\\"\\n"\n'
+    module = (b'package access.quote\n\nimport rego.v1\n\n'
+              b'deny contains "matched" if input.group.description == "say \\"hi\\"\\n"\n')
     policy_set = from_files({"p/quote.rego": module})
     engine = make_engine("embedded", policy_set, EngineOptions(jobs=1))
     try:
