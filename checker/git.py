@@ -27,6 +27,7 @@ except ImportError as exc:  # gitpython refuses to load when there is no git exe
     raise GitError(f"git is not available: {exc}") from None
 
 SYMLINK_MODE = 0o120000
+_YAML_NAMES = (".yaml", ".yml")
 SUBMODULE_MODE = 0o160000
 FETCH_HINT = ("fetch full history: actions/checkout with fetch-depth: 0, or git fetch --unshallow "
               "(and fetch the base branch)")
@@ -281,9 +282,10 @@ _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
 
 
 def _hidden(path: str, folder: str) -> bool:
-    """A hidden file, or a file in a hidden folder, below `folder` (skipped as on disk)."""
+    """A file in a `.git` folder below `folder` (skipped as on disk; every other file is read,
+    hidden ones too: SPEC §2 says every *.yaml under the folder)."""
     rel = path[len(folder) + 1:] if folder else path
-    return any(part.startswith(".") for part in rel.split("/"))
+    return ".git" in rel.split("/")[:-1]
 
 
 def _lookup(root: Tree, path: str) -> _Item | None:
@@ -325,7 +327,13 @@ def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bo
     entry = _lookup(root, resolved) if in_repo else None
     in_folder = in_repo and (not folder or resolved == folder or resolved.startswith(folder + "/"))
     if in_folder:
-        return None if entry is not None else Problem(shown, None, f"broken symlink (-> {target})")
+        if entry is None:
+            return Problem(shown, None, f"broken symlink (-> {target})")
+        if relevant and not (entry.type == "blob" and resolved.endswith(_YAML_NAMES)):
+            # its target is not read as YAML in its own right, so its content would go unread
+            return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
+                                        "link YAML files only to YAML files")
+        return None
     if not relevant and entry is not None and entry.type == "blob":
         return None  # a link to some other file of the repository, of a kind we never read
     return Problem(shown, None, f"symlink leaves the folder (-> {target}); refusing to read it")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,21 +71,33 @@ def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
     problems: list[Problem] = []
     real_root = root.resolve()
     limit = max_file_bytes()
-    for path in sorted(root.rglob("*")):
+
+    def shown(path: Path) -> str:
         rel = path.relative_to(root).as_posix()
-        shown = f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
-        if any(p.startswith(".") for p in path.relative_to(root).parts):
-            continue
-        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            problems.append(Problem(shown, None, f"symlink leaves the policy folder (-> {path.resolve()}); "
-                                                 "refusing to read it"))
-            continue
-        if not path.is_file():
-            continue
-        if path.stat().st_size > limit:
-            problems.append(Problem(shown, None, f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)"))
-            continue
-        files[shown] = path.read_bytes()
+        return f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
+
+    def unreadable(error: OSError) -> None:
+        where = shown(Path(error.filename)) if error.filename else display_root
+        problems.append(Problem(where, None, f"cannot read this folder: {error.strerror or error}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        for name in sorted([*filenames, *(d for d in dirnames if (here / d).is_symlink())]):
+            path = here / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                problems.append(Problem(shown(path), None, f"symlink leaves the policy folder (-> {path.resolve()}); "
+                                                           "refusing to read it"))
+                continue
+            if path.is_symlink() or not path.is_file():
+                continue  # a link inside the folder: its target is read in its own right
+            if path.stat().st_size > limit:
+                problems.append(Problem(shown(path), None,
+                                        f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)"))
+                continue
+            files[shown(path)] = path.read_bytes()
     if problems:
         raise PolicyError(problems)
     policy_set = from_files(files)

@@ -88,7 +88,9 @@ def test_folder_lists_relevant_files_with_repository_paths(org: GitOrg) -> None:
     with Repository(org.root) as repo:
         folder = repo.folder(head, "inventories", YAML, LIMIT)
         paths = [b.path for b in folder.blobs]
-        assert paths == ["inventories/deep/er/z.yml", "inventories/groups/cn-review.yaml",
+        # hidden files are read too (SPEC §2: every *.yaml under the folder), as on disk
+        assert paths == ["inventories/.git-crypt/a.yaml", "inventories/.hidden.yaml",
+                         "inventories/deep/er/z.yml", "inventories/groups/cn-review.yaml",
                          "inventories/groups/us-escalations.yaml", "inventories/people/elsewhere.yaml",
                          "inventories/people/us.yaml"]
         assert folder.exists and not folder.problems

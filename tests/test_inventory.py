@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,3 +249,37 @@ def test_duplicate_member(tmp_path: Path) -> None:
     text = GROUP.replace("      - li.wei\n", "      - li.wei\n      - li.wei\n")
     _file, line, message = one_problem(write(tmp_path, {"p.yaml": PEOPLE, "g.yaml": text}))
     assert line == 6 and "lists 'li.wei' more than once" in message
+
+
+def test_hidden_files_and_folders_are_read_but_git_is_not(tmp_path: Path) -> None:
+    write(tmp_path, {"people.yaml": PEOPLE, ".staging/g.yaml": GROUP, ".git/config.yaml": "not: [yaml"})
+    inv = inventory.load(tmp_path, "inv", KNOWN)
+    assert set(inv.groups) == {"g1"}
+
+
+def test_a_yaml_symlink_to_a_non_yaml_file_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, {"people.yaml": PEOPLE, "g.txt": GROUP})
+    os.symlink(tmp_path / "g.txt", tmp_path / "g.yaml")
+    file, _line, message = one_problem(tmp_path)
+    assert file == "inv/g.yaml" and "not a YAML file" in message
+
+
+def test_a_fifo_named_yaml_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, {"people.yaml": PEOPLE})
+    os.mkfifo(tmp_path / "pipe.yaml")
+    file, _line, message = one_problem(tmp_path)
+    assert file == "inv/pipe.yaml" and "not a regular file" in message
+
+
+def test_an_unreadable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"people.yaml": PEOPLE, "restricted/g.yaml": GROUP})
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:  # root can read anything: simulate a folder it may not list
+        if str(path).endswith("restricted"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = problems(tmp_path)
+    assert any(f == "inv/restricted" and "cannot read this folder" in m for f, _, m in found)
