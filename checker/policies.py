@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from checker import rego_scan
+from checker import rego_scan, schema
 from checker.errors import PolicyError, Problem
 from checker.inventory import max_file_bytes
 from checker.models import LEVELS, RuleInfo
-from checker.yamlload import YamlProblem, parse
+from checker.yamlload import Document, YamlProblem, parse
 
 FAMILY_PREFIX = "access."
 TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
@@ -156,6 +156,7 @@ def from_files(files: Mapping[str, bytes]) -> PolicySet:
 
 
 def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] | None:
+    doc: Document | None = None
     if path.endswith(".json"):
         try:
             value = json.loads(text, object_pairs_hook=_no_duplicate_pairs)
@@ -171,6 +172,10 @@ def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] 
         value = doc.value if doc else {}
     if not isinstance(value, dict):
         problems.append(Problem(path, 1, "a policy data file must be a mapping"))
+        return None
+    shape = schema.validate_policy_data(doc if doc is not None else Document(value, {}, {}), path)
+    if shape:
+        problems.extend(shape)
         return None
     return value
 

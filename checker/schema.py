@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from checker.errors import Problem
 from checker.yamlload import Document
 
+_END = "(?![\\s\\S])"  # the schemas' end-of-string anchor
 _JSON_TYPES = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer",
                float: "number", type(None): "null"}
 
@@ -43,10 +44,24 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def validate(doc: Document, file: str) -> list[Problem]:
+@cache
+def policy_data_validator() -> Draft202012Validator:
+    text = resources.files("checker").joinpath("schemas/policy-data-v1.json").read_text("utf-8")
+    schema = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_policy_data(doc: Document, file: str) -> list[Problem]:
+    """Every violation of the SPEC §4 data shape in one policy data file: a typo there (`yes` for
+    true, a quoted number) would otherwise turn rules off without a word."""
+    return validate(doc, file, policy_data_validator())
+
+
+def validate(doc: Document, file: str, validator: Draft202012Validator | None = None) -> list[Problem]:
     """Every schema violation in one parsed file, each with its line."""
     problems = []
-    for error in inventory_validator().iter_errors(doc.value):
+    for error in (validator or inventory_validator()).iter_errors(doc.value):
         path = tuple(error.absolute_path)
         line = doc.line(path)
         if error.validator == "additionalProperties":
@@ -84,9 +99,10 @@ def _describe(error: jsonschema.ValidationError, path: tuple[Any, ...]) -> str:
         allowed = ", ".join(str(v) for v in error.validator_value)
         return f"{name}: {instance!r} is not one of {allowed}"
     if error.validator == "pattern":
+        pattern = str(error.validator_value).replace(_END, "$")
         what = {"^[A-Z]{2}$": "an ISO 3166-1 alpha-2 country code",
-                "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a YYYY-MM-DD date"}.get(error.validator_value, "a valid id")
-        return f"{name}: {instance!r} is not {what} ({error.validator_value})"
+                "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a YYYY-MM-DD date"}.get(pattern, "a valid id")
+        return f"{name}: {instance!r} is not {what} ({pattern})"
     if error.validator == "format" and error.validator_value == "date":
         return f"{name}: {instance!r} is not a valid date"
     if error.validator == "uniqueItems":

@@ -22,10 +22,10 @@ def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str
     used: set[str] = set()
     result = []
     for finding in findings:
-        waiver = next((w for w in active if matches(w, finding)), None)
-        if waiver is not None:
-            used.add(waiver.id)
-            finding = finding.with_(waived=True, waiver=waiver.id)
+        matching = [w for w in active if matches(w, finding)]
+        if matching:
+            used.update(w.id for w in matching)  # every waiver that matches is used (SPEC §5)
+            finding = finding.with_(waived=True, waiver=matching[0].id)  # reported: the lowest id
         result.append(finding)
     for waiver in sorted(waivers.values(), key=lambda w: w.id):
         if not in_force(waiver, as_of):

@@ -141,7 +141,10 @@ def parse(text: str) -> Document | None:
         if "&" in text:  # no anchor, no alias: skip the walk on the common path
             _check_expansion(node)
         doc = Document(None, {}, {}, node.start_mark.line + 1)
-        value = _convert(loader, node, (), doc)
+        try:
+            value = _convert(loader, node, (), doc)
+        except RecursionError:
+            raise YamlProblem(node.start_mark.line + 1, "nested too deeply to read") from None
         return Document(value, doc.key_lines, doc.item_lines, doc.root_line)
     finally:
         loader.dispose()

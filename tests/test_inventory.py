@@ -283,3 +283,14 @@ def test_an_unreadable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(os, "scandir", scandir)
     found = problems(tmp_path)
     assert any(f == "inv/restricted" and "cannot read this folder" in m for f, _, m in found)
+
+
+def test_an_id_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    group = GROUP.replace("  - id: g1\n", '  - id: "g1\\n"\n')
+    _file, line, message = one_problem(write(tmp_path, {"p.yaml": PEOPLE, "g.yaml": group}))
+    assert line == 2 and "is not a valid id" in message and "(?!" not in message
+
+
+def test_deep_nesting_is_a_yaml_problem_not_a_crash(tmp_path: Path) -> None:
+    file, _line, message = one_problem(write(tmp_path, {"deep.yaml": "groups: " + "[" * 5000 + "]" * 5000 + "\n"}))
+    assert file == "inv/deep.yaml" and "nested" in message

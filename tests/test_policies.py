@@ -116,3 +116,18 @@ def test_policies_without_any_rule_family_are_an_error(tmp_path: Path) -> None:
     helper = "package lib.x\n\nimport rego.v1\n\nf(x) := x\n"
     with pytest.raises(PolicyError, match="no rule family found"):
         policies.load_dir(write(tmp_path, {"h.rego": helper}), "p")
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("data_classes:\n  user_pii: {sensitive: yes}\n", "data_classes.user_pii.sensitive"),
+    ("data_classes:\n  x: {sensitive: true, max_members: '50'}\n", "data_classes.x.max_members"),
+    ("data_classes:\n  x: {max_members: 5}\n", "sensitive"),
+    ("jurisdictions:\n  US: {staff_locations: [us]}\n", "jurisdictions.US.staff_locations[0]"),
+    ("training_max_age_days: 365 days\n", "training_max_age_days"),
+])
+def test_policy_data_of_the_wrong_shape_is_an_error(tmp_path: Path, text: str, where: str) -> None:
+    write(tmp_path, {"f.rego": FAMILY, "data.yaml": text})
+    with pytest.raises(PolicyError) as exc:
+        policies.load_dir(tmp_path, "p")
+    (problem,) = exc.value.problems
+    assert problem.file == "p/data.yaml" and problem.line and where in problem.message

@@ -62,3 +62,8 @@ def test_waivers_never_suppress_waiver_findings() -> None:
     ws = {"w1": waiver("w1", expires="2020-01-01"), "w2": waiver("w2", rule="waiver-expired")}
     result = waivers.apply([], ws, "2026-11-29")
     assert not any(f.waived for f in result)
+
+
+def test_two_waivers_matching_one_finding_are_both_used() -> None:
+    result = waivers.apply([finding()], {"w1": waiver("w1"), "w2": waiver("w2")}, "2026-11-29")
+    assert [(f.rule, f.waiver) for f in result] == [("owner-location", "w1")]  # no waiver-unused

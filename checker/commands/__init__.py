@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from checker import report, timings
 from checker.cache import Cache, NoCache, default_dir
 from checker.engines import EngineOptions, LazyEngine
+from checker.errors import CheckerError
 from checker.models import RunResult
 from checker.policies import PolicySet
 
@@ -45,7 +46,11 @@ def output_stream(options: Options) -> Iterator[TextIO]:
     if options.output in (None, "-"):
         yield sys.stdout
         return
-    with open(options.output, "w", encoding="utf-8", newline="") as handle:
+    try:
+        handle = open(options.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise CheckerError(f"--output {options.output}: cannot write it: {exc.strerror or exc}") from None
+    with handle:
         yield handle
 
 
