@@ -188,18 +188,19 @@ class _Builder:
     group_raw: list[tuple[str, Document, int]] = field(default_factory=list)
     waiver_raw: list[tuple[str, Document, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    reuse: dict[int, tuple[Any, Person]] | None = None
+    reuse: dict[int, tuple[Any, Person | Group]] | None = None
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.problems.append(Problem(file, line, message))
 
 
-def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any, Person]] | None = None
+def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any, Person | Group]] | None = None
           ) -> Inventory:
     """Join every file into one Inventory, or raise InputError with every problem found.
 
-    `reuse` lets a caller that builds many inventories from mostly the same parsed files (--history)
-    keep one Person per record, so what is derived from a person is computed once.
+    `reuse` lets a caller that builds several inventories from mostly the same parsed files (the two
+    sides of a diff, the samples of --history) keep one Person and Group per record, so what is
+    derived from them is computed once. References are checked again on every build.
     """
     files = sorted(files, key=lambda f: f.path)
     builder = _Builder(known, reuse=reuse)
@@ -245,8 +246,8 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
         b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)")
     if b.reuse is not None:
         kept = b.reuse.get(id(raw))
-        if kept is not None and kept[0] is raw and kept[1].location.file == path:  # the very same record
-            b.people[pid] = kept[1]
+        if kept is not None and kept[0] is raw and isinstance(kept[1], Person) and kept[1].location.file == path:
+            b.people[pid] = kept[1]  # the very same record
             return
     record: dict[str, Any] = {"id": pid}
     if "name" in raw:
@@ -265,6 +266,14 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
     raw, lines = record_and_lines
     base = ("groups", index)
     gid = raw["id"]
+    if b.reuse is not None:
+        kept = b.reuse.get(id(raw))
+        if (kept is not None and kept[0] is raw and isinstance(kept[1], Group) and kept[1].location.file == path
+                and all(m in b.people for m in kept[1].members)
+                and b.known.data_classes.issuperset(kept[1].data_classes)
+                and b.known.jurisdictions.issuperset(kept[1].fields["subject_jurisdictions"])):
+            b.groups[gid] = kept[1]  # the very same record, and its references still resolve
+            return
     owner = raw["owner"]
     if owner not in b.people:
         b.problem(path, lines["owner"], f"group {gid}: owner {owner!r} is not a known person")
@@ -297,6 +306,8 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
         fields["description"] = raw["description"]
     b.groups[gid] = Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
                           member_lines, lines, data_class_lines)
+    if b.reuse is not None:
+        b.reuse[id(raw)] = (raw, b.groups[gid])
 
 
 def _add_waiver(b: _Builder, path: str, doc: Document, index: int) -> None:

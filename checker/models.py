@@ -51,6 +51,12 @@ class Group:
     def data_classes(self) -> tuple[str, ...]:
         return tuple(self.fields.get("data_classes", ()))
 
+    @functools.cached_property
+    def content_key(self) -> bytes:
+        """A digest of what policies see of the group itself (its members are keyed apart)."""
+        text = json.dumps([self.id, self.fields, self.owner], separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).digest()
+
 
 @dataclass(frozen=True)
 class Waiver:

@@ -108,7 +108,7 @@ def input_keys(inv: Inventory, as_of: str, policy_key: str, group_ids: Sequence[
     for gid in group_ids:
         group = inv.groups[gid]
         h = hashlib.sha256(prefix)
-        h.update(_canonical([gid, group.fields, group.owner]).encode())
+        h.update(group.content_key)
         for member in group.members:
             h.update(people[member].content_key)
         keys[gid] = h.hexdigest()

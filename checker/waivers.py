@@ -18,11 +18,14 @@ def matches(waiver: Waiver, finding: Finding) -> bool:
 
 def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str) -> list[Finding]:
     """Mark waived findings and add waiver-expired / waiver-unused; never waive those two."""
-    active = [w for w in sorted(waivers.values(), key=lambda w: w.id) if in_force(w, as_of)]
+    by_target: dict[tuple[str, str], list[Waiver]] = {}  # (rule, group) -> waivers in force, by id
+    for waiver in sorted(waivers.values(), key=lambda w: w.id):
+        if in_force(waiver, as_of):
+            by_target.setdefault((waiver.rule, waiver.group), []).append(waiver)
     used: set[str] = set()
     result = []
     for finding in findings:
-        matching = [w for w in active if matches(w, finding)]
+        matching = [w for w in by_target.get((finding.rule, finding.group), ()) if matches(w, finding)]
         if matching:
             used.update(w.id for w in matching)  # every waiver that matches is used (SPEC §5)
             finding = finding.with_(waived=True, waiver=matching[0].id)  # reported: the lowest id

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -109,11 +109,12 @@ def compare(repository: git.Repository, cache: Cache, options: Options, old: Sid
                    "a new repository, judged by the head's policies", err=True)
 
     parsed = _parse(repository, cache, options.jobs, [old.inventory, new.inventory])
-    head_inv = _build(parsed, new, judge, hint=head_policies is not None)
+    reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
+    head_inv = _build(parsed, new, judge, reuse, hint=head_policies is not None)
     # The same tree on both sides (a policy-only change) is the same inventory: build it once.
-    base_inv = head_inv if old.inventory.tree == new.inventory.tree else _base_inventory(parsed, old, judge)
+    base_inv = head_inv if old.inventory.tree == new.inventory.tree else _base_inventory(parsed, old, judge, reuse)
     if head_policies is not None:  # the inventory must also stand under the policies it will live with
-        _build(parsed, new, head_policies, under="under its own policies")
+        _build(parsed, new, head_policies, reuse, under="under its own policies")
 
     as_of = options.as_of
     with engine_for(options, judge) as engine:
@@ -159,7 +160,8 @@ def _raise_folder_problems(old: Side, new: Side) -> None:
                               f"{side.label}: cannot read {folder.path or '.'} safely")
 
 
-def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, judge: PolicySet) -> Inventory:
+def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, judge: PolicySet,
+                    reuse: dict[int, Any]) -> Inventory:
     """The merge base's inventory. One that does not load is compared as empty, with a warning, so that
     a change repairing the base branch can still be checked: every head finding is then introduced,
     the strictest reading, never a pass by default."""
@@ -168,7 +170,7 @@ def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, jud
     try:
         if old.inventory.problems:
             raise _in_context(InputError(list(old.inventory.problems)), old.commit, "")
-        return _build(parsed, old, judge)
+        return _build(parsed, old, judge, reuse)
     except InputError as exc:
         problems = exc.problems[1:]  # after the context line both raisers put first
         for problem in problems[:MAX_BASE_PROBLEMS_SHOWN]:
@@ -200,11 +202,11 @@ def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequenc
     return dict(zip(entries, pipeline.parse_sources(sources, cache, jobs), strict=True))
 
 
-def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet,
+def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet, reuse: dict[int, Any],
            hint: bool = False, under: str = "") -> Inventory:
     files = [parsed[(b.path, b.sha)] for b in side.inventory.blobs]
     try:
-        return inventory.build(files, pipeline.known_for(policy_set))
+        return inventory.build(files, pipeline.known_for(policy_set), reuse)
     except InputError as exc:
         context = f"the inventory at {side.label} is not valid" + (f" {under}" if under else "")
         problems = _in_context(exc, None if side.role == "head" else side.commit, context).problems
