@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pycountry
 
@@ -21,6 +21,7 @@ from checker.models import Group, Inventory, Location, Person, Waiver
 from checker.yamlload import Document, YamlProblem, parse
 
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
+_Made = TypeVar("_Made", Person, Group)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -236,6 +237,20 @@ def _new_record(b: _Builder, path: str, doc: Document, section: str, index: int,
     return raw, lines
 
 
+def _reused(b: _Builder, raw: dict[str, Any], path: str, kind: type) -> Person | Group | None:
+    """What an earlier build made of this very record (the same parsed object), if anything."""
+    kept = b.reuse.get(id(raw)) if b.reuse is not None else None
+    if kept is None or kept[0] is not raw or not isinstance(kept[1], kind) or kept[1].location.file != path:
+        return None
+    return kept[1]
+
+
+def _keep(b: _Builder, raw: dict[str, Any], made: _Made) -> _Made:
+    if b.reuse is not None:
+        b.reuse[id(raw)] = (raw, made)
+    return made
+
+
 def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
     record_and_lines = _new_record(b, path, doc, "people", index, b.people)
     if record_and_lines is None:
@@ -244,19 +259,16 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
     pid = raw["id"]
     if raw["location"] not in _country_codes():
         b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)")
-    if b.reuse is not None:
-        kept = b.reuse.get(id(raw))
-        if kept is not None and kept[0] is raw and isinstance(kept[1], Person) and kept[1].location.file == path:
-            b.people[pid] = kept[1]  # the very same record
-            return
+    kept = _reused(b, raw, path, Person)
+    if isinstance(kept, Person):
+        b.people[pid] = kept  # the very same record
+        return
     record: dict[str, Any] = {"id": pid}
     if "name" in raw:
         record["name"] = raw["name"]
     record.update(location=raw["location"], employment=raw["employment"],
                   status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
-    b.people[pid] = Person(pid, record, Location(path, lines["id"]), lines)
-    if b.reuse is not None:
-        b.reuse[id(raw)] = (raw, b.people[pid])
+    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines))
 
 
 def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
@@ -266,14 +278,12 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
     raw, lines = record_and_lines
     base = ("groups", index)
     gid = raw["id"]
-    if b.reuse is not None:
-        kept = b.reuse.get(id(raw))
-        if (kept is not None and kept[0] is raw and isinstance(kept[1], Group) and kept[1].location.file == path
-                and all(m in b.people for m in kept[1].members)
-                and b.known.data_classes.issuperset(kept[1].data_classes)
-                and b.known.jurisdictions.issuperset(kept[1].fields["subject_jurisdictions"])):
-            b.groups[gid] = kept[1]  # the very same record, and its references still resolve
-            return
+    kept = _reused(b, raw, path, Group)
+    if (isinstance(kept, Group) and all(m in b.people for m in kept.members)
+            and b.known.data_classes.issuperset(kept.data_classes)
+            and b.known.jurisdictions.issuperset(kept.fields["subject_jurisdictions"])):
+        b.groups[gid] = kept  # the very same record, and its references still resolve
+        return
     owner = raw["owner"]
     if owner not in b.people:
         b.problem(path, lines["owner"], f"group {gid}: owner {owner!r} is not a known person")
@@ -304,10 +314,8 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
                               "subject_jurisdictions": list(raw.get("subject_jurisdictions") or ())}
     if "description" in raw:
         fields["description"] = raw["description"]
-    b.groups[gid] = Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
-                          member_lines, lines, data_class_lines)
-    if b.reuse is not None:
-        b.reuse[id(raw)] = (raw, b.groups[gid])
+    b.groups[gid] = _keep(b, raw, Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
+                                         member_lines, lines, data_class_lines))
 
 
 def _add_waiver(b: _Builder, path: str, doc: Document, index: int) -> None:

@@ -16,6 +16,7 @@ import yaml
 from checker import rego_scan, schema
 from checker.errors import PolicyError, Problem
 from checker.inventory import max_file_bytes
+from checker.jsonkeys import unique_keys
 from checker.models import LEVELS, RuleInfo
 from checker.yamlload import Document, YamlProblem, parse
 
@@ -159,8 +160,8 @@ def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] 
     doc: Document | None = None
     if path.endswith(".json"):
         try:
-            value = json.loads(text, object_pairs_hook=_no_duplicate_pairs)
-        except (ValueError, _DuplicateKey) as exc:
+            value = json.loads(text, object_pairs_hook=unique_keys)
+        except ValueError as exc:
             problems.append(Problem(path, getattr(exc, "lineno", None), f"not valid JSON: {exc}"))
             return None
     else:
@@ -178,19 +179,6 @@ def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] 
         problems.extend(shape)
         return None
     return value
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def _strip_comments(source: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from checker.engines import EngineOptions, RawResult, entry_query
 from checker.errors import EngineError, PolicyError, Problem
+from checker.jsonkeys import unique_keys
 from checker.models import Engine as EngineInfo
 from checker.policies import PolicySet
 from checker.progress import Progress
@@ -92,7 +93,7 @@ class Evaluator:
         if text == "undefined":
             raise EngineError("the rules' deny/warn sets came back undefined (are they all `contains` rules?)")
         try:
-            result = json.loads(text, object_pairs_hook=_unique_keys)
+            result = json.loads(text, object_pairs_hook=unique_keys)
         except ValueError as exc:
             raise EngineError(f"the embedded engine returned a result that is not valid JSON: {exc}") from None
         if not isinstance(result, dict) or set(result) != {"expressions", "bindings"} \
@@ -128,15 +129,6 @@ def escaped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [escaped(v) for v in value]
     return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def _failed_output_message(impl: Any) -> str:
