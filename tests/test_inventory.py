@@ -293,4 +293,4 @@ def test_an_id_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
 
 def test_deep_nesting_is_a_yaml_problem_not_a_crash(tmp_path: Path) -> None:
     file, _line, message = one_problem(write(tmp_path, {"deep.yaml": "groups: " + "[" * 5000 + "]" * 5000 + "\n"}))
-    assert file == "inv/deep.yaml" and "nested" in message
+    assert file == "inv/deep.yaml" and "nest" in message  # ours, or PyYAML 6.0.4+'s own depth limit
