@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import marshal
 import os
-import pickle
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,7 +24,7 @@ from checker import __version__
 
 def _code_digest() -> str:
     """A digest of the checker's own code and schemas: any change to them is a new cache, so a
-    value pickled by other code (or computed by other logic) is never read back."""
+    value written by other code (or computed by other logic) is never read back."""
     package = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
     for path in sorted(package.rglob("*")):
@@ -55,7 +53,7 @@ def digest(*parts: bytes | str) -> str:
 
 
 class Cache:
-    """Two namespaces: `parsed` (pickled ParsedFile by file bytes) and `result` (JSON by input)."""
+    """Two namespaces: `parsed` (a ParsedFile by file bytes) and `result` (a raw result by input), marshalled."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -140,18 +138,6 @@ class Cache:
 
     # ------------------------------------------------------------ typed helpers
 
-    def get_pickled(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
-        out = {}
-        for key, value in self.get_many(space, keys).items():
-            try:
-                out[key] = pickle.loads(value)
-            except Exception:  # a damaged entry is a miss; it is rewritten after evaluation
-                continue
-        return out
-
-    def put_pickled(self, space: str, items: Mapping[str, Any]) -> None:
-        self.put_many(space, {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in items.items()})
-
     def get_marshal(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
         """Plain values (dicts, lists, tuples, str, numbers): marshal reads them several times faster
         than pickle, and only bytes whose digest matches what was written are ever loaded."""
@@ -165,19 +151,6 @@ class Cache:
 
     def put_marshal(self, space: str, items: Mapping[str, Any]) -> None:
         self.put_many(space, {k: marshal.dumps(v) for k, v in items.items()})
-
-    def get_json(self, space: str, keys: Iterable[str]) -> dict[str, Any]:
-        out = {}
-        for key, value in self.get_many(space, keys).items():
-            try:
-                out[key] = json.loads(value)
-            except ValueError:
-                continue
-        return out
-
-    def put_json(self, space: str, items: Mapping[str, Any]) -> None:
-        self.put_many(space, {k: json.dumps(v, separators=(",", ":"), sort_keys=True).encode()
-                              for k, v in items.items()})
 
 
 class MemoCache(Cache):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from checker.engines import PolicyEngine, RawResult
+from checker.engines import RawResult
 from checker.errors import PolicyError, Problem
 from checker.join import group_input
 from checker.models import Finding, Group, Inventory, Location, RuleInfo
@@ -15,15 +15,6 @@ def inputs_for(inventory: Inventory, as_of: str, group_ids: Sequence[str] | None
                ) -> list[tuple[str, dict[str, Any]]]:
     ids = sorted(inventory.groups) if group_ids is None else group_ids
     return [(gid, group_input(inventory.groups[gid], inventory.people, as_of)) for gid in ids]
-
-
-def run(engine: PolicyEngine, inventory: Inventory, as_of: str, rules: Mapping[str, RuleInfo]) -> list[Finding]:
-    """Evaluate every group of the inventory; findings are not yet waived."""
-    raw = engine.evaluate(inputs_for(inventory, as_of))
-    findings: list[Finding] = []
-    for gid in sorted(raw):
-        findings.extend(to_findings(inventory.groups[gid], raw[gid], rules))
-    return findings
 
 
 def to_findings(group: Group, raw: RawResult, rules: Mapping[str, RuleInfo]) -> list[Finding]:

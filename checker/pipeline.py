@@ -7,7 +7,6 @@ cache); parse_source, build, to_findings and waivers.apply are pure.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -88,12 +87,6 @@ def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
 
 
 # ---------------------------------------------------------------- evaluation with the result cache
-
-
-def _canonical(value: Any) -> str:
-    # Records are built by inventory.build in a fixed key order, so no sort_keys: the same record
-    # always serialises the same way (a different order could only cost a cache miss).
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def input_keys(inv: Inventory, as_of: str, policy_key: str, group_ids: Sequence[str]) -> dict[str, str]:

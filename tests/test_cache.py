@@ -122,5 +122,5 @@ def test_a_corrupted_cache_file_is_ignored(tmp_path: Path) -> None:
 
 def test_no_cache_remembers_nothing() -> None:
     cache = NoCache()
-    cache.put_json("result", {"k": {"a": 1}})
-    assert cache.get_json("result", ["k"]) == {}
+    cache.put_marshal("result", {"k": {"a": 1}})
+    assert cache.get_marshal("result", ["k"]) == {}
