@@ -9,32 +9,17 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from checker import __version__
+from checker.commands.options import Options
 from checker.engines import ENGINES
 from checker.errors import CheckerError
 from checker.models import FAIL_ON
 from checker.report import FORMATS
-
-
-@dataclass(frozen=True)
-class Options:
-    inventories: Path
-    policies: Path
-    as_of: str
-    engine: str
-    opa_urls: tuple[str, ...]
-    opa_token: str | None
-    format: str
-    output: str | None
-    fail_on: str
-    jobs: int
-    cache: bool
 
 
 def _as_of(_ctx: Any, _param: Any, value: str | None) -> str:

@@ -15,7 +15,7 @@ from checker.models import RunResult
 from checker.policies import PolicySet
 
 if TYPE_CHECKING:
-    from checker.cli import Options
+    from checker.commands.options import Options
 
 
 def engine_options(options: Options) -> EngineOptions:

@@ -19,7 +19,7 @@ from checker.policies import PolicySet
 from checker.report.common_groups import group_summaries, waiver_summaries
 
 if TYPE_CHECKING:
-    from checker.cli import Options
+    from checker.commands.options import Options
 
 
 def run(options: Options, history_since: str | None = None, history_step: str = "day") -> int:

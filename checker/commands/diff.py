@@ -36,7 +36,7 @@ from checker.policies import PolicySet
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from checker.cli import Options
+    from checker.commands.options import Options
 
 POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
 MAX_BASE_PROBLEMS_SHOWN = 20

@@ -12,7 +12,7 @@ from checker.commands import engine_for
 from checker.errors import CheckerError, PolicyError, Problem
 
 if TYPE_CHECKING:
-    from checker.cli import Options
+    from checker.commands.options import Options
 
 
 def run(options: Options, coverage: float | None = None, verbose: bool = False) -> int:

@@ -10,7 +10,7 @@ from checker import pipeline
 from checker.commands import cache_for, engine_for
 
 if TYPE_CHECKING:
-    from checker.cli import Options
+    from checker.commands.options import Options
 
 
 def run(options: Options) -> int:

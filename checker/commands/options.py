@@ -1,0 +1,21 @@
+"""The options every command receives, parsed by checker.cli (kept here so commands never import the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Options:
+    inventories: Path
+    policies: Path
+    as_of: str
+    engine: str
+    opa_urls: tuple[str, ...]
+    opa_token: str | None
+    format: str
+    output: str | None
+    fail_on: str
+    jobs: int
+    cache: bool
