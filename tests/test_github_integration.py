@@ -575,6 +575,10 @@ def test_action_is_composite_with_the_promised_interface() -> None:
     assert action["outputs"]["exit-code"]["value"] == "${{ steps.run.outputs.exit-code }}"
     install = action_step("install")
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}" and '"$ACTION_PATH"' in install["run"]
+    # the console script, never `python -m checker` (which imports the working directory's checker/ first)
+    assert action_step("run")["env"]["CHECKER"] == "${{ steps.install.outputs.checker }}"
+    assert " -m checker" not in action_step("run")["run"] and " -m checker" not in install["run"]
+    assert action_step("run")["env"]["PR_BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     assert all(step.get("shell") == "bash" for step in action["runs"]["steps"] if "run" in step)
 
 
@@ -590,7 +594,7 @@ def action_env(**inputs: str) -> dict[str, str]:
 
 
 def recording_python(tmp_path: Path, exit_code: int) -> tuple[str, Path]:
-    """A stand-in for the venv's python that records each argv (one JSON line) and exits with exit_code."""
+    """A stand-in for the venv's checker that records each argv (one JSON line) and exits with exit_code."""
     log = tmp_path / "argv.jsonl"
     script = tmp_path / "python"
     script.write_text(f"#!{sys.executable}\nimport json, sys\n"
@@ -605,11 +609,11 @@ def calls(log: Path) -> list[list[str]]:
 
 def test_action_diff_defaults_to_the_pull_request_base(tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 1)
-    env = {**action_env(), "CHECKER_PYTHON": python, "GITHUB_BASE_REF": "main"}
+    env = {**action_env(), "CHECKER": python, "PR_BASE_SHA": "a" * 40}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     assert (run.returncode, run.outputs) == (1, {"exit-code": "1"})
     summary, report = calls(log)
-    assert summary[:6] == ["-m", "checker", "diff", "--base", "origin/main", "--head"]
+    assert summary[:4] == ["diff", "--base", "a" * 40, "--head"]
     assert summary[-2:] == ["--format", "markdown"]
     assert report[-2:] == ["--format", "github"]
     assert report[report.index("--fail-on") + 1] == "deny"
@@ -625,7 +629,7 @@ def test_action_warns_about_a_shallow_clone(tmp_path: Path) -> None:
             "-m", message)
     subprocess.run(["git", "clone", "-q", "--depth", "1", origin.as_uri(), str(tmp_path / "shallow")], check=True)
     python, _ = recording_python(tmp_path, 0)
-    env = {**action_env(base="origin/main"), "CHECKER_PYTHON": python}
+    env = {**action_env(base="origin/main"), "CHECKER": python}
     run = run_step(action_step("run")["run"], env, tmp_path / "shallow", tmp_path)
     assert "::warning title=checker::shallow clone" in run.stdout
 
@@ -634,7 +638,7 @@ def test_action_passes_inputs_as_data_not_code(tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 0)
     hostile = 'inv $(touch pwned1) `touch pwned2`; touch "pwned3" \' "'
     env = {**action_env(command="audit", inventories=hostile, output="out file.html", format="html"),
-           "CHECKER_PYTHON": python}
+           "CHECKER": python}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     assert run.returncode == 0, run.stdout
     assert not list(tmp_path.glob("pwned*"))
@@ -643,11 +647,11 @@ def test_action_passes_inputs_as_data_not_code(tmp_path: Path) -> None:
     assert report[-4:] == ["--format", "html", "--output", "out file.html"]
 
 
-@pytest.mark.parametrize("inputs,github_base_ref", [({"command": "rm -rf /"}, ""), ({"command": "diff"}, "")])
-def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], github_base_ref: str,
+@pytest.mark.parametrize("inputs,base_sha", [({"command": "rm -rf /"}, ""), ({"command": "diff"}, "")])
+def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], base_sha: str,
                                                        tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 0)
-    env = {**action_env(**inputs), "CHECKER_PYTHON": python, "GITHUB_BASE_REF": github_base_ref}
+    env = {**action_env(**inputs), "CHECKER": python, "PR_BASE_SHA": base_sha}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     assert (run.returncode, run.outputs) == (2, {"exit-code": "2"})
     assert "::error" in run.stdout and calls(log) == []
@@ -655,18 +659,21 @@ def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], g
 
 def test_action_validate_runs_once_without_diff_options(tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 0)
-    run = run_step(action_step("run")["run"], {**action_env(command="validate"), "CHECKER_PYTHON": python},
+    run = run_step(action_step("run")["run"], {**action_env(command="validate"), "CHECKER": python},
                    tmp_path, tmp_path)
     assert run.returncode == 0
     (only,) = calls(log)
-    assert only[:3] == ["-m", "checker", "validate"] and "--base" not in only
+    assert only[:1] == ["validate"] and "--base" not in only
 
 
 def test_action_exit_code_is_checkers(tmp_path: Path) -> None:
     """With the real checker: the action's exit code and output are those of the same command run directly."""
+    wrapper = tmp_path / "checker"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@"\n')
+    wrapper.chmod(0o755)
     env = {**action_env(command="validate", format="json", inventories=str(REPO / "inventories"),
                         policies=str(REPO / "policies")),
-           "CHECKER_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
+           "CHECKER": str(wrapper), "PYTHONPATH": str(REPO)}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     direct = subprocess.run([sys.executable, "-m", "checker", "validate", "--inventories", str(REPO / "inventories"),
                              "--policies", str(REPO / "policies"), "--format", "json"],
@@ -695,3 +702,24 @@ def test_pre_commit_manifest_loads_with_pre_commit() -> None:
     clientlib = pytest.importorskip("pre_commit.clientlib", reason="pre-commit is not installed")
     manifest = clientlib.load_manifest(str(HOOKS))
     assert [hook["id"] for hook in manifest] == ["checker-validate"]
+
+
+def test_action_installs_its_own_checker_and_checks_the_version(tmp_path: Path) -> None:
+    """The install step for real: checker from the action's path (this checkout), whose console script
+    runs the installed checker even from a working directory holding another checker/ package."""
+    from checker import __version__
+
+    hostile = tmp_path / "under-review"
+    (hostile / "checker").mkdir(parents=True)
+    (hostile / "checker" / "__init__.py").write_text("raise SystemExit('the reviewed code ran')\n")
+    (hostile / "checker" / "__main__.py").write_text("raise SystemExit(0)\n")
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env = {**clean, "PYTHON": sys.executable, "ACTION_PATH": str(REPO), "CHECKER_VERSION": __version__}
+    install = run_step(action_step("install")["run"], env, hostile, tmp_path)
+    assert install.returncode == 0, install.stdout
+    checker = install.outputs["checker"]
+    assert checker.startswith(str(tmp_path / "runner_temp" / "checker-venv"))
+    version = subprocess.run([checker, "--version"], cwd=hostile, env=clean, capture_output=True, text=True)
+    assert version.stdout.strip() == f"checker, version {__version__}", version.stderr
+    wrong = run_step(action_step("install")["run"], {**env, "CHECKER_VERSION": "0.0.0-not-this"}, hostile, tmp_path)
+    assert wrong.returncode == 2 and "::error title=checker::the pinned commit holds checker" in wrong.stdout
