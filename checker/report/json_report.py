@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from checker.errors import Problem
 from checker.models import Finding, RunResult
+from checker.report.common import waiver_change
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
     location = None
     if finding.location is not None:
         location = {"file": finding.location.file, "line": finding.location.line}
-    return {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
-            "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
-            "change": finding.change, "location": location}
+    doc = {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
+           "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
+           "change": finding.change, "location": location}
+    granted = waiver_change(finding)
+    if granted:  # SPEC §5: a waiver the change grants itself, not applied
+        doc["waiver_change"] = granted
+    return doc
 
 
 def document(result: RunResult) -> dict[str, Any]:
@@ -29,7 +36,7 @@ def document(result: RunResult) -> dict[str, Any]:
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
-    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "inventory_commit",
+    for key in ("bootstrap", "base", "head", "merge_base", "base_commit", "head_commit", "inventory_commit",
                 "history", "history_changes"):  # what diff and --history add to SPEC §7
         if key in result.meta:
             doc[key] = result.meta[key]
@@ -47,3 +54,14 @@ def render(result: RunResult, stream: TextIO) -> None:
         body = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in items)
         parts.append(f',\n  "{key}": [\n{body}\n  ]' if items else f',\n  "{key}": []')
     stream.write("".join(parts) + "\n}\n")
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {"file": problem.file or None, "line": problem.line or None, "message": problem.message}
+
+
+def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -> None:
+    """SPEC §7: the report of a run that could not be completed."""
+    doc = {"version": 1, "command": command, "error": True, "problems": [problem_dict(p) for p in problems]}
+    json.dump(doc, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
