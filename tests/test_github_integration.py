@@ -643,7 +643,7 @@ def test_action_passes_inputs_as_data_not_code(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout
     assert not list(tmp_path.glob("pwned*"))
     report = calls(log)[-1]
-    assert report[report.index("--inventories") + 1] == hostile
+    assert report[report.index("--inventories") + 1] == f"{tmp_path}/{hostile}"
     assert report[-4:] == ["--format", "html", "--output", "out file.html"]
 
 
@@ -723,3 +723,18 @@ def test_action_installs_its_own_checker_and_checks_the_version(tmp_path: Path) 
     assert version.stdout.strip() == f"checker, version {__version__}", version.stderr
     wrong = run_step(action_step("install")["run"], {**env, "CHECKER_VERSION": "0.0.0-not-this"}, hostile, tmp_path)
     assert wrong.returncode == 2 and "::error title=checker::the pinned commit holds checker" in wrong.stdout
+
+
+def test_action_diff_and_audit_read_the_same_folders_from_a_subfolder(tmp_path: Path) -> None:
+    """working-directory in a subfolder of the repository: the folders reach checker as absolute paths,
+    which audit reads and diff maps into the repository, so both judge the same inventory."""
+    sub = tmp_path / "repo" / "access"
+    sub.mkdir(parents=True)
+    python, log = recording_python(tmp_path, 0)
+    for command in ("audit", "diff"):
+        run = run_step(action_step("run")["run"], {**action_env(command=command, base="main", summary="false"),
+                                                   "CHECKER": python}, sub, tmp_path)
+        assert run.returncode == 0, run.stdout
+    audit, diff = calls(log)
+    for option in ("--inventories", "--policies"):
+        assert audit[audit.index(option) + 1] == diff[diff.index(option) + 1] == f"{sub}/{option[2:]}"

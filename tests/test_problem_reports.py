@@ -117,3 +117,25 @@ def test_stderr_lines_cannot_forge_workflow_commands(example_repo: Path) -> None
     for stream in (out, err):
         assert not any(line.lstrip().startswith("::warning") for line in stream.splitlines()), stream
     assert "x\\n::warning" in err
+
+
+def git_repo(repo: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "junit", "markdown"])
+@pytest.mark.parametrize("where", ["root", "subfolder", "outside"])
+def test_locations_are_relative_to_the_work_tree_root(example_repo: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                      fmt: str, where: str) -> None:
+    """SPEC §7: from any working directory and with absolute --inventories, every format names
+    inventories/... (the path from the repository root)."""
+    git_repo(example_repo)
+    cwd = {"root": example_repo, "subfolder": example_repo / "inventories" / "groups",
+           "outside": tmp_path_factory.mktemp("elsewhere")}[where]
+    done = run_checker("audit", "--format", fmt, "--inventories", str(example_repo / "inventories"),
+                       "--policies", str(example_repo / "policies"), "--as-of", "2026-11-29", cwd=cwd)
+    assert done.returncode in (0, 1), done.stderr
+    assert "inventories/groups/" in done.stdout
+    assert str(example_repo) not in done.stdout and "../" not in done.stdout
