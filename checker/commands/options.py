@@ -20,3 +20,4 @@ class Options:
     jobs: int
     cache: bool
     sarif_max_results: int = 5_000  # sarif only (SPEC §9)
+    link_base: str | None = None  # html only: links to files are this + path

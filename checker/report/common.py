@@ -86,6 +86,22 @@ def waiver_change(finding: Finding) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_REMOTE = re.compile(r"^(?:(?:https?|ssh|git)://(?:[^@/]*@)?(?P<host>[^/:]+)(?::\d+)?/|(?:[^@/]+@)?(?P<scp>[^/:]+):)"
+                     r"(?P<path>[\w.~-]+(?:/[\w.~-]+)+)/?$")
+
+
+def web_link_base(remote_url: str, commit: str) -> str | None:
+    """`https://HOST/OWNER/REPO/blob/COMMIT/` for a git remote's URL (https, ssh or scp-like; credentials
+    dropped), so a report's links open the files at the commit judged; None for what is not a web host's."""
+    match = _REMOTE.match(remote_url.strip())
+    if match is None or not re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        return None
+    host = match.group("host") or match.group("scp")
+    blob = "-/blob" if host == "gitlab.com" else "blob"
+    path = match.group("path").removesuffix(".git")
+    return f"https://{host}/{path}/{blob}/{commit}/"
+
+
 def location_text(finding: Finding) -> str:
     return f"{finding.location.file}:{finding.location.line}" if finding.location else ""
 
