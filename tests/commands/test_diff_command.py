@@ -25,9 +25,11 @@ def org(tmp_path: Path) -> GitOrg:
     return make_org(tmp_path / "repo")
 
 
-def run_diff(org: GitOrg, *extra: str, base: str = "main", cache: bool = False) -> tuple[int, Any, str]:
+def run_diff(org: GitOrg, *extra: str, base: str = "main", cache: bool = False, extra_head: str | None = None
+             ) -> tuple[int, Any, str]:
     """(exit code, JSON document or None, stderr) of `checker diff --format json`."""
-    result = CliRunner().invoke(main, ["diff", "--base", base, "--repo", str(org.root), "--as-of", AS_OF,
+    head = ["--head", extra_head] if extra_head else []
+    result = CliRunner().invoke(main, ["diff", "--base", base, *head, "--repo", str(org.root), "--as-of", AS_OF,
                                        "--format", "json", *([] if cache else ["--no-cache"]), *extra])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     doc = json.loads(result.stdout) if result.stdout.strip() else None
@@ -313,6 +315,33 @@ def test_unknown_ref(org: GitOrg) -> None:
     code, doc, stderr = run_diff(org, base="origin/nope")
     assert code == 2 and doc is None
     assert "--base 'origin/nope': unknown git ref" in stderr
+
+
+def test_a_tag_shadowing_the_base_branch_is_refused(org: GitOrg) -> None:
+    """Issue 9.1: a pushed tag `origin/main` at an old commit must not become the comparison point."""
+    old = org.git("rev-parse", "main")
+    org.checkout("main")
+    org.edit(CN, "members: [bob]", "members: [bob, eva]")
+    org.git("update-ref", "refs/remotes/origin/main", org.commit("main: eva joins cn-review"))
+    org.checkout("pr")
+    org.git("merge", "-q", "main")
+    org.git("tag", "origin/main", old)
+    code, doc, stderr = run_diff(org, base="origin/main")
+    assert code == 2 and doc is None
+    assert "ambiguous" in stderr and "refs/tags/origin/main" in stderr and "refs/remotes/origin/main" in stderr
+    code, _, stderr = run_diff(org, base="main", extra_head="origin/main")
+    assert code == 2 and "--head 'origin/main': ambiguous" in stderr
+    code, doc, _ = run_diff(org, base="refs/remotes/origin/main")  # the full name: the real tip
+    assert code == 0 and doc["merge_base"] == org.git("rev-parse", "refs/remotes/origin/main")
+    assert ("unchanged", "member-location", "eva", CN, 6) in changes(doc)
+
+
+def test_an_ambiguous_history_ref_is_refused(org: GitOrg) -> None:
+    org.git("tag", "pr", "main")
+    result = CliRunner().invoke(main, ["audit", "--history", "pr", "--inventories", str(org.root / "inventories"),
+                                       "--policies", str(org.root / "policies"), "--as-of", AS_OF, "--no-cache"])
+    assert result.exit_code == 2
+    assert "--history 'pr': ambiguous" in result.stderr
 
 
 def test_not_a_git_repository(tmp_path: Path) -> None:
