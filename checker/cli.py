@@ -116,11 +116,16 @@ def audit(options: Options, history_since: str | None, history_step: str) -> int
 @click.option("--base", required=True, help="The branch the change merges into.")
 @click.option("--head", default="HEAD", show_default=True)
 @click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
-def diff(options: Options, base: str, head: str, repo: Path) -> int:
+@click.option("--bootstrap", is_flag=True,
+              help="The base has no policies yet (the change adds them): let the head's policies judge.")
+@click.option("--accept-new-waivers", is_flag=True,
+              help="Waivers the change adds or extends suppress the findings it introduces.")
+def diff(options: Options, base: str, head: str, repo: Path, bootstrap: bool, accept_new_waivers: bool) -> int:
     """Pre-merge check: findings the head introduces or resolves against the merge base."""
     from checker.commands.diff import run
 
-    return run(options, base=base, head=head, repo=repo)
+    return run(options, base=base, head=head, repo=repo, bootstrap=bootstrap,
+               accept_new_waivers=accept_new_waivers)
 
 
 @main.command("test")

@@ -31,7 +31,8 @@ def to_findings(group: Group, raw: RawResult, rules: Mapping[str, RuleInfo]) -> 
                 message, person = _element(rule, level, element)
                 line = group.member_lines.get(person) if person else None
                 location = Location(group.location.file, line or group.location.line)
-                finding = Finding(rule_id, level, group.id, person, message, location)
+                finding = Finding(rule_id, level, group.id, person, message, location,
+                                  measure=_measure(rule, level, element))
                 key = (rule_id, person)
                 # One finding per identity: keep the deny over a warn, then the first message in order.
                 if key not in by_identity or (level, message) < (by_identity[key].level, by_identity[key].message):
@@ -50,6 +51,17 @@ def _element(rule: RuleInfo, level: str, element: Any) -> tuple[str, str | None]
         return element["msg"], person
     raise PolicyError([Problem(rule.file, None, f"{rule.package}.{level}: an element must be a string or an "
                                                 f"object with a string `msg`, got {json_preview(element)}")])
+
+
+def _measure(rule: RuleInfo, level: str, element: Any) -> float | None:
+    """An element's optional `measure` (SPEC §3): a number, compared in diff."""
+    value = element.get("measure") if isinstance(element, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError([Problem(rule.file, None, f"{rule.package}.{level}: `measure` must be a number, got "
+                                                    f"{json_preview(value)}")])
+    return value
 
 
 def json_preview(value: Any) -> str:

@@ -140,7 +140,7 @@ def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
     found: list[Finding] = []
     for gid in sorted(raw):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[gid], rules))
-    return waivers.apply(found, inv.waivers, as_of)
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
 
 
 def shown(path: Path) -> str:

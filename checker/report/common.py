@@ -22,6 +22,12 @@ CHECKER_RULES: Mapping[str, RuleInfo] = {
         description="A waiver in force that suppresses no finding: the problem it covered is gone, or the "
                     "waiver names the wrong rule, group or person.",
         remediation="Remove the waiver, or correct its rule, group or person."),
+    "waiver-self-approved": RuleInfo(
+        rule_id="waiver-self-approved", package="", file="", levels=("deny",),
+        title="Waiver approved by its own beneficiary",
+        description="A waiver approved by the owner of its group or by the person it names. Separation of "
+                    "duties: it suppresses nothing.",
+        remediation="Have someone other than the group's owner and the person named approve the waiver."),
 }
 
 

@@ -14,7 +14,10 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         location = {"file": finding.location.file, "line": finding.location.line}
     return {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
             "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
-            "change": finding.change, "location": location}
+            "change": finding.change, "location": location,
+            # SPEC §3, §5: present only when there is one, so audit documents stay as they were
+            **({"measure": finding.measure} if finding.measure is not None else {}),
+            **({"waiver_change": finding.waiver_change} if finding.waiver_change is not None else {})}
 
 
 def document(result: RunResult) -> dict[str, Any]:
@@ -29,8 +32,9 @@ def document(result: RunResult) -> dict[str, Any]:
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
-    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "inventory_commit",
-                "history", "history_changes"):  # what diff and --history add to SPEC §7
+    # what diff and --history add to SPEC §7
+    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "policies_commit", "bootstrap",
+                "accept_new_waivers", "inventory_commit", "history", "history_changes"):
         if key in result.meta:
             doc[key] = result.meta[key]
     return doc
