@@ -132,7 +132,7 @@ def test_lowercase_country(tmp_path: Path) -> None:
 def test_bad_date(tmp_path: Path) -> None:
     text = PEOPLE.replace("2026-03-02", "2026-02-30")
     _file, line, message = one_problem(write(tmp_path, {"p.yaml": text}))
-    assert line == 10 and "'2026-02-30' is not a valid date" in message
+    assert line == 10 and "'2026-02-30' is not a real date" in message
 
 
 def test_bad_id(tmp_path: Path) -> None:
