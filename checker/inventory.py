@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from checker import countries, schema
 from checker.errors import InputError, Problem
 from checker.models import Group, Inventory, Location, Person, Waiver
+from checker.walk import walk
 from checker.yamlload import Document, YamlProblem, parse
 
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -56,77 +57,31 @@ class Known:
 # ---------------------------------------------------------------- reading from disk
 
 
+def is_inventory_file(name: str) -> bool:
+    """SPEC §2: `*.yaml` / `*.yml`, the suffix compared case-insensitively."""
+    return name.lower().endswith(YAML_SUFFIXES)
+
+
 def read_tree(root: Path, display_root: str | None = None) -> tuple[list[SourceFile], list[Problem]]:
     """Every YAML file under root (hidden ones too; only `.git` folders are skipped), with the
-    problems of files that could not be read safely. Nothing is skipped silently."""
+    problems of files that could not be read safely. Nothing is skipped silently (see checker.walk)."""
     display_root = display_root if display_root is not None else str(root)
     if not root.is_dir():
         return [], [Problem(display_root, None, "inventory folder not found")]
-    real_root = root.resolve()
+    found, problems = walk(root, display_root, is_inventory_file, "inventory", "YAML file")
     sources: list[SourceFile] = []
-    problems: list[Problem] = []
     limit = max_file_bytes()
-
-    def unreadable(error: OSError) -> None:
-        where = _display(Path(error.filename), root, display_root) if error.filename else display_root
-        problems.append(Problem(where, None, f"cannot read this folder: {error.strerror or error}"))
-
-    for dirpath, dirnames, _ in os.walk(root, followlinks=False, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        here = Path(dirpath)
-        # scandir's entries carry their type and size, so a file costs no extra stat calls.
-        try:
-            with os.scandir(dirpath) as entries:
-                listed = sorted(entries, key=lambda e: e.name)
-        except OSError as exc:
-            unreadable(exc)
-            continue
-        for entry in listed:
-            if entry.is_dir(follow_symlinks=False):
-                continue
-            is_yaml = entry.name.endswith(YAML_SUFFIXES)
-            path = here / entry.name
-            if entry.is_symlink():
-                if is_yaml or path.is_dir():
-                    problem = _link_problem(path, real_root, root, display_root, is_yaml)
-                    if problem:
-                        problems.append(problem)
-                continue  # a link inside the tree: its target is read in its own right
-            if not is_yaml:
-                continue
-            shown = _display(path, root, display_root)
-            if not entry.is_file(follow_symlinks=False):
-                problems.append(Problem(shown, None, "not a regular file; refusing to read it"))
-                continue
-            source, problem = _read_file(path, shown, entry.stat(follow_symlinks=False).st_size, limit)
-            if problem:
-                problems.append(problem)
-            elif source:
-                sources.append(source)
+    for file in found:
+        source, problem = read_file(file.path, file.shown, file.size, limit)
+        if problem:
+            problems.append(problem)
+        elif source:
+            sources.append(source)
     return sources, problems
 
 
-def _display(path: Path, root: Path, display_root: str) -> str:
-    rel = path.relative_to(root).as_posix()
-    return f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
-
-
-def _link_problem(path: Path, real_root: Path, root: Path, display_root: str, is_yaml: bool) -> Problem | None:
-    shown = _display(path, root, display_root)
-    target = path.resolve()
-    if not target.exists():
-        return Problem(shown, None, f"broken symlink (-> {os.readlink(path)})")
-    if not target.is_relative_to(real_root):
-        return Problem(shown, None, f"symlink leaves the inventory tree (-> {target}); refusing to read it")
-    if is_yaml and not (target.is_file() and target.name.endswith(YAML_SUFFIXES)
-                        and ".git" not in target.relative_to(real_root).parts):
-        # its target is not read as YAML in its own right, so its content would go unread
-        return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
-                                    "link YAML files only to YAML files")
-    return None
-
-
-def _read_file(path: Path, shown: str, size: int, limit: int) -> tuple[SourceFile | None, Problem | None]:
+def read_file(path: Path, shown: str, size: int, limit: int) -> tuple[SourceFile | None, Problem | None]:
+    """One file's bytes, refused past `limit` before and while reading."""
     if size > limit:
         return None, Problem(shown, None, f"file is {size:,} bytes, over the limit of {limit:,} "
                                           "(CHECKER_MAX_FILE_BYTES)")

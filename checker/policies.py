@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,12 +14,14 @@ import yaml
 
 from checker import rego_scan, schema
 from checker.errors import PolicyError, Problem
-from checker.inventory import max_file_bytes
+from checker.inventory import max_file_bytes, read_file
 from checker.jsonkeys import unique_keys
 from checker.models import LEVELS, RuleInfo
+from checker.walk import walk
 from checker.yamlload import Document, YamlProblem, parse
 
 FAMILY_PREFIX = "access."
+POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
 TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
 
@@ -63,42 +64,26 @@ def rule_id_for(package: str) -> str | None:
     return name.replace("_", "-")
 
 
+def is_policy_file(name: str) -> bool:
+    """A file the policy folder is read for: the suffix compared case-insensitively, so that `X.REGO`
+    is refused by name (see from_files) rather than skipped."""
+    return name.lower().endswith(POLICY_SUFFIXES)
+
+
 def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
-    """Policies from a folder on disk."""
+    """Policies from a folder on disk: the files `diff` reads from git for the same folder (checker.walk)."""
     display_root = display_root if display_root is not None else str(root)
     if not root.is_dir():
         raise PolicyError([Problem(display_root, None, "policy folder not found")])
+    found, problems = walk(root, display_root, is_policy_file, "policy", "policy file")
     files: dict[str, bytes] = {}
-    problems: list[Problem] = []
-    real_root = root.resolve()
     limit = max_file_bytes()
-
-    def shown(path: Path) -> str:
-        rel = path.relative_to(root).as_posix()
-        return f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
-
-    def unreadable(error: OSError) -> None:
-        where = shown(Path(error.filename)) if error.filename else display_root
-        problems.append(Problem(where, None, f"cannot read this folder: {error.strerror or error}"))
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        here = Path(dirpath)
-        for name in sorted([*filenames, *(d for d in dirnames if (here / d).is_symlink())]):
-            path = here / name
-            if name.startswith("."):
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                problems.append(Problem(shown(path), None, f"symlink leaves the policy folder (-> {path.resolve()}); "
-                                                           "refusing to read it"))
-                continue
-            if path.is_symlink() or not path.is_file():
-                continue  # a link inside the folder: its target is read in its own right
-            if path.stat().st_size > limit:
-                problems.append(Problem(shown(path), None,
-                                        f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)"))
-                continue
-            files[shown(path)] = path.read_bytes()
+    for file in found:
+        source, problem = read_file(file.path, file.shown, file.size, limit)
+        if problem:
+            problems.append(problem)
+        elif source:
+            files[source.path] = source.data
     if problems:
         raise PolicyError(problems)
     policy_set = from_files(files)
@@ -115,7 +100,10 @@ def from_files(files: Mapping[str, bytes]) -> PolicySet:
     for path in sorted(files):
         raw = files[path]
         name = path.rsplit("/", 1)[-1]
-        if not name.endswith((".rego", ".yaml", ".yml", ".json")):
+        if not name.endswith(POLICY_SUFFIXES):
+            if is_policy_file(name):
+                problems.append(Problem(path, None, f"policy file names end in lowercase {', '.join(POLICY_SUFFIXES)} "
+                                                    "(OPA and Regal read only those): rename it"))
             continue
         try:
             text = raw.decode("utf-8").removeprefix("\ufeff")

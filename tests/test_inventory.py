@@ -223,7 +223,7 @@ def test_symlink_leaving_the_tree(tmp_path: Path) -> None:
     os.symlink(outside / "secret.yaml", root / "linked.yaml")
     os.symlink(outside, root / "linked-dir")
     found = problems(root)
-    assert {(f, "symlink leaves the inventory tree" in m) for f, _, m in found} == {
+    assert {(f, "symlink leaves the inventory folder" in m) for f, _, m in found} == {
         ("inv/linked.yaml", True), ("inv/linked-dir", True)}
 
 
