@@ -10,15 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from checker import rego_scan, schema
 from checker.errors import PolicyError, Problem
 from checker.inventory import max_file_bytes, read_file
 from checker.jsonkeys import unique_keys
 from checker.models import LEVELS, RuleInfo
 from checker.walk import walk
-from checker.yamlload import Document, YamlProblem, parse
+from checker.yamlload import MAX_DEPTH, Document, YamlProblem, parse
 
 FAMILY_PREFIX = "access."
 POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
@@ -147,6 +145,10 @@ def from_files(files: Mapping[str, bytes]) -> PolicySet:
 def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] | None:
     doc: Document | None = None
     if path.endswith(".json"):
+        deep = _json_too_deep(text)
+        if deep is not None:
+            problems.append(Problem(path, deep, f"nested more than {MAX_DEPTH} levels deep"))
+            return None
         try:
             value = json.loads(text, object_pairs_hook=unique_keys)
         except ValueError as exc:
@@ -169,10 +171,28 @@ def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] 
     return value
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_JSON_NESTING = re.compile(r"[\[\]{}]")
+
+
+def _json_too_deep(text: str) -> int | None:
+    """The line where JSON nesting passes MAX_DEPTH (as YAML's does), or None: deeper data is refused
+    before json.loads or the engine recurse into it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    bare = _JSON_STRING.sub('""', text)  # strings hold no raw newline, so lines stay where they are
+    depth = 0
+    for match in _JSON_NESTING.finditer(bare):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return bare.count("\n", 0, match.start()) + 1
+    return None
+
+
 def _strip_comments(source: str) -> str:
     """Remove # comments outside strings, line by line (good enough for package/rule heads)."""
     out = []
-    for line in source.splitlines():
+    for line in source.split("\n"):
         in_string = False
         for i, ch in enumerate(line):
             if ch == '"' and (i == 0 or line[i - 1] != "\\"):
@@ -220,7 +240,7 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
 
 def package_metadata(module: Module, problems: list[Problem] | None = None) -> dict[str, Any]:
     """The # METADATA block that sits right above the package line (OPA's package scope)."""
-    lines = module.source.splitlines()
+    lines = module.source.split("\n")  # Rego ends lines at \n only, as git does (SPEC §2)
     for index, line in enumerate(lines):
         if line.strip() != "# METADATA":
             continue
@@ -230,12 +250,14 @@ def package_metadata(module: Module, problems: list[Problem] | None = None) -> d
             end += 1
         following = next((ln for ln in lines[end:] if ln.strip()), "")
         scope_package = following.startswith("package ")
-        try:
-            meta = yaml.safe_load("\n".join(block)) or {}
-        except yaml.YAMLError as exc:
+        try:  # with the inventory's limits: a 1 KB comment must not expand to gigabytes
+            doc = parse("\n".join(block))
+        except YamlProblem as exc:
             if problems is not None:
-                problems.append(Problem(module.path, index + 1, f"bad METADATA block: {exc}"))
+                line = index + 1 + exc.line if exc.line else index + 1
+                problems.append(Problem(module.path, line, f"bad METADATA block: {exc.message}"))
             return {}
+        meta = doc.value if doc is not None else {}
         if isinstance(meta, dict) and (scope_package or meta.get("scope") == "package"):
             return meta
     return {}
