@@ -254,8 +254,8 @@ def package_metadata(module: Module, problems: list[Problem] | None = None) -> d
             doc = parse("\n".join(block))
         except YamlProblem as exc:
             if problems is not None:
-                line = index + 1 + exc.line if exc.line else index + 1
-                problems.append(Problem(module.path, line, f"bad METADATA block: {exc.message}"))
+                at = index + 1 + exc.line if exc.line else index + 1  # the block starts below `# METADATA`
+                problems.append(Problem(module.path, at, f"bad METADATA block: {exc.message}"))
             return {}
         meta = doc.value if doc is not None else {}
         if isinstance(meta, dict) and (scope_package or meta.get("scope") == "package"):
