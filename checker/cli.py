@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from checker import __version__
+from checker import __version__, dates
 from checker.commands.options import Options
 from checker.engines import ENGINES
 from checker.errors import CheckerError
@@ -25,10 +25,10 @@ from checker.report import FORMATS
 def _as_of(_ctx: Any, _param: Any, value: str | None) -> str:
     if value is None:
         return dt.datetime.now(dt.UTC).date().isoformat()
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from None
+    wrong = dates.problem(value)
+    if wrong:
+        raise click.BadParameter(f"{value!r} {wrong}")
+    return value
 
 
 def common_options(func: Callable[..., int]) -> Callable[..., None]:

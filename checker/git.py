@@ -27,7 +27,6 @@ except ImportError as exc:  # gitpython refuses to load when there is no git exe
     raise GitError(f"git is not available: {exc}") from None
 
 SYMLINK_MODE = 0o120000
-_YAML_NAMES = (".yaml", ".yml")
 SUBMODULE_MODE = 0o160000
 FETCH_HINT = ("fetch full history: actions/checkout with fetch-depth: 0, or git fetch --unshallow "
               "(and fetch the base branch)")
@@ -205,13 +204,13 @@ class Repository:
         blobs: list[BlobEntry] = []
         problems: list[Problem] = []
         for entry in entries:
-            relevant = entry.path.endswith(tuple(suffixes))
+            relevant = entry.path.lower().endswith(tuple(suffixes))  # SPEC §2: case-insensitively
             if entry.mode == SUBMODULE_MODE:
                 problems.append(Problem(entry.path, None, "a git submodule: its files are not in this "
                                                           "repository's history, so they cannot be checked"))
             elif entry.mode == SYMLINK_MODE:
                 target = targets[entry.sha].decode("utf-8", "surrogateescape")
-                problem = _link_problem(root, entry.path, target, path, relevant)
+                problem = _link_problem(root, entry.path, target, path, relevant, tuple(suffixes))
                 if problem:
                     problems.append(problem)
             elif relevant:
@@ -349,7 +348,8 @@ def _subtree(root: Tree, path: str, commit: str) -> Tree | None:
     return tree
 
 
-def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool) -> Problem | None:
+def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool, suffixes: tuple[str, ...]
+                  ) -> Problem | None:
     """Symlinks as on disk: one whose target is inside the folder is read as that target's own entry;
     one that leaves the folder is refused, unless it names a file we would not read anyway."""
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target))
@@ -359,7 +359,7 @@ def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bo
     if in_folder:
         if entry is None:
             return Problem(shown, None, f"broken symlink (-> {target})")
-        if relevant and not (entry.type == "blob" and resolved.endswith(_YAML_NAMES)):
+        if relevant and not (entry.type == "blob" and resolved.lower().endswith(suffixes)):
             # its target is not read as YAML in its own right, so its content would go unread
             return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
                                         "link YAML files only to YAML files")

@@ -21,6 +21,7 @@ def run(options: Options, coverage: float | None = None, verbose: bool = False) 
                  for case in cases.load(path, policy_set.case_sources[path], policy_set.rules)]
     if not all_cases:
         raise PolicyError([Problem(str(options.policies), None, "no table-driven cases (*_test.yaml) found")])
+    cases.check_unique(all_cases)
     with engine_for(options, policy_set) as lazy:
         engine = lazy()
         raw = engine.evaluate([(case.key, case.input()) for case in all_cases])
@@ -31,7 +32,7 @@ def run(options: Options, coverage: float | None = None, verbose: bool = False) 
         result = cases.outcome(case, raw[case.key])
         if not result.passed:
             failed += 1
-            click.echo(f"FAIL {case.rule}: {case.name} ({case.key}): {result.explain()}")
+            click.echo(f"FAIL {case.rule}: {case.name} ({case.where}): {result.explain()}")
         elif verbose:
             click.echo(f"PASS {case.rule}: {case.name}")
     for name, passed, detail in rego_results:
