@@ -281,7 +281,8 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
     kept = _reused(b, raw, path, Group)
     if (isinstance(kept, Group) and all(m in b.people for m in kept.members)
             and b.known.data_classes.issuperset(kept.data_classes)
-            and b.known.jurisdictions.issuperset(kept.fields["subject_jurisdictions"])):
+            and b.known.jurisdictions.issuperset(kept.fields["subject_jurisdictions"])
+            and kept.fields.get("reviewed", {"by": kept.owner})["by"] in b.people):
         b.groups[gid] = kept  # the very same record, and its references still resolve
         return
     owner = raw["owner"]
@@ -314,6 +315,12 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
                               "subject_jurisdictions": list(raw.get("subject_jurisdictions") or ())}
     if "description" in raw:
         fields["description"] = raw["description"]
+    if "reviewed" in raw:
+        reviewer = raw["reviewed"]["by"]
+        if reviewer not in b.people:
+            b.problem(path, doc.keys_at((*base, "reviewed")).get("by", lines["reviewed"]),
+                      f"group {gid}: reviewed.by {reviewer!r} is not a known person")
+        fields["reviewed"] = {"on": raw["reviewed"]["on"], "by": reviewer}
     b.groups[gid] = _keep(b, raw, Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
                                          member_lines, lines, data_class_lines))
 

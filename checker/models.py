@@ -90,29 +90,31 @@ class RuleInfo:
     description: str = ""
     remediation: str = ""
     severity: str = ""
+    scope: str = "group"  # or "person": a person-scope family (package access.person.<name>, SPEC §3)
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
     level: str
-    group: str
+    group: str | None  # None for a person-scope finding whose element names no group
     person: str | None
     message: str
     location: Location | None = None
     waived: bool = False
     waiver: str | None = None
     change: str | None = None
+    measure: int | float | None = None  # how bad, where the element says (SPEC §3, compared in diff)
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
         """SPEC §7: (rule, group, person); the waiver id is part of it for the waiver rules."""
         waiver = self.waiver if self.rule in WAIVER_RULES else None
-        return (self.rule, self.group, self.person or "", waiver or "")
+        return (self.rule, self.group or "", self.person or "", waiver or "")
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.group, self.rule, self.person or "", self.waiver or "", self.message)
+        return (self.group or "", self.rule, self.person or "", self.waiver or "", self.message)
 
     def with_(self, **changes: Any) -> Finding:
         return replace(self, **changes)

@@ -21,13 +21,14 @@ from checker.models import LEVELS, RuleInfo
 from checker.yamlload import Document, YamlProblem, parse
 
 FAMILY_PREFIX = "access."
+PERSON_PREFIX = "access.person."  # person-scope families (SPEC §3)
 TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Module:
-    path: str  # as shown to users, e.g. policies/owner_location/owner_location.rego
+    path: str  # as shown to users, e.g. policies/access/owner_location/owner_location.rego
     source: str
 
     @property
@@ -54,13 +55,18 @@ class PolicySet:
 
 
 def rule_id_for(package: str) -> str | None:
-    """`access.owner_location` -> `owner-location`; None for packages that are not rule families."""
+    """`access.owner_location` -> `owner-location`, `access.person.sensitive_reach` -> `sensitive-reach`;
+    None for packages that are not rule families (test packages `*_test` included)."""
     if not package.startswith(FAMILY_PREFIX):
         return None
-    name = package[len(FAMILY_PREFIX):]
-    if not name or "." in name:
+    name = package[len(PERSON_PREFIX):] if package.startswith(PERSON_PREFIX) else package[len(FAMILY_PREFIX):]
+    if not name or "." in name or name.endswith("_test"):
         return None
     return name.replace("_", "-")
+
+
+def scope_of(package: str) -> str:
+    return "person" if package.startswith(PERSON_PREFIX) else "group"
 
 
 def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
@@ -211,6 +217,10 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
                                                        "at the top level"))
         family = families.setdefault(rule_id, {"package": package, "file": module.path, "levels": set(),
                                                "meta": {}})
+        if family["package"] != package:
+            problems.append(Problem(module.path, None, f"package {package} and package {family['package']} "
+                                                       f"({family['file']}) both give rule id {rule_id}"))
+            continue
         family["levels"] |= levels
         meta = package_metadata(module, problems)
         if meta:
@@ -226,7 +236,8 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
             rule_id=rule_id, package=family["package"], file=family["file"],
             levels=tuple(level for level in LEVELS if level in family["levels"]),
             title=str(meta.get("title") or ""), description=str(meta.get("description") or "").strip(),
-            remediation=str(custom.get("remediation") or "").strip(), severity=str(custom.get("severity") or ""))
+            remediation=str(custom.get("remediation") or "").strip(), severity=str(custom.get("severity") or ""),
+            scope=scope_of(family["package"]))
     return rules
 
 

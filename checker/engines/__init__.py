@@ -36,17 +36,31 @@ class PolicyEngine(Protocol):
     def close(self) -> None: ...
 
 
-def entry_query(policy_set: PolicySet) -> str:
-    """One Rego query that gathers every rule family's deny/warn sets for the current input.
+def entry_query(policy_set: PolicySet, scope: str = "group") -> str:
+    """One Rego query that gathers the deny/warn sets of every rule family of one scope (SPEC §3:
+    "group" or "person") for the current input.
 
     Every family's sets are partial set rules, so they are defined (possibly empty) for every
     input; an undefined answer therefore means something went wrong and is treated as an error.
     """
     parts = []
     for rule in policy_set.rules.values():
+        if rule.scope != scope:
+            continue
         levels = ", ".join(f'"{level}": data.{rule.package}.{level}' for level in rule.levels)
         parts.append(f'"{rule.rule_id}": {{{levels}}}')
     return "x := {" + ", ".join(parts) + "}"
+
+
+def entry_queries(policy_set: PolicySet) -> dict[str, str]:
+    """scope -> its entry query, for the scopes the policies have families of (group always)."""
+    scopes = {"group"} | {rule.scope for rule in policy_set.rules.values()}
+    return {scope: entry_query(policy_set, scope) for scope in sorted(scopes)}
+
+
+def scope_of_input(document: Mapping[str, Any]) -> str:
+    """Which families an input is for: a person-scope input has `person`, a group input `group`."""
+    return "person" if "person" in document else "group"
 
 
 def static_info(name: str) -> EngineInfo:

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from importlib import metadata
 from typing import Any
 
-from checker.engines import EngineOptions, RawResult, entry_query
+from checker.engines import EngineOptions, RawResult, entry_queries, scope_of_input
 from checker.errors import EngineError, PolicyError, Problem
 from checker.jsonkeys import unique_keys
 from checker.models import Engine as EngineInfo
@@ -56,9 +56,11 @@ def compile_problems(error_text: str, sources: Mapping[str, str]) -> list[Proble
 
 
 class Evaluator:
-    """One compiled bundle in one process. Not thread-safe; one per worker."""
+    """The policies compiled in one process, one bundle per scope's entry query. Not thread-safe;
+    one per worker."""
 
-    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
+    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
+                 ) -> None:
         from regopy import Interpreter
         from regopy.rego_shared import RegoError
 
@@ -69,18 +71,21 @@ class Evaluator:
             for path, source in modules:
                 self._interp.add_module(path, source)
             self._interp.add_data_json(json.dumps(data))
-            self._bundle = self._interp.build(query, [])
+            self._bundles = {scope: self._interp.build(query, []) for scope, query in queries.items()}
         except RegoError as exc:
             raise PolicyError(compile_problems(str(exc), sources)) from None
-        if not self._bundle.ok():
+        if not all(bundle.ok() for bundle in self._bundles.values()):
             raise PolicyError([Problem("", None, "policies did not compile on the embedded engine")])
 
     def evaluate(self, document: Mapping[str, Any]) -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
+        bundle = self._bundles.get(scope_of_input(document))
+        if bundle is None:
+            raise EngineError(f"no rule family of the {scope_of_input(document)} scope to evaluate")
         self._interp.set_input(escaped(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
-        impl = rego_bundle_query(self._interp._impl, self._interp_bundle_impl)
+        impl = rego_bundle_query(self._interp._impl, bundle._impl)
         try:
             if not rego_output_ok(impl):
                 raise EngineError(_failed_output_message(impl))
@@ -104,10 +109,6 @@ class Evaluator:
         if not isinstance(value, dict):
             raise EngineError(f"expected an object of rule results, got {type(value).__name__}")
         return value
-
-    @property
-    def _interp_bundle_impl(self) -> Any:
-        return self._bundle._impl
 
 
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
@@ -167,11 +168,11 @@ def _stdout_to_stderr() -> None:
     os.dup2(2, 1)
 
 
-def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
+def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]) -> None:
     global _WORKER
     _stdout_to_stderr()
     try:
-        _WORKER = Evaluator(modules, data, query)
+        _WORKER = Evaluator(modules, data, queries)
     except PolicyError:
         _WORKER = None  # reported by the parent, which compiled first
 
@@ -184,7 +185,7 @@ def _evaluate_batch(batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tupl
         try:
             out.append((key, True, _WORKER.evaluate(document)))
         except EngineError as exc:
-            out.append((key, False, str(exc)))
+            out.append((key, False, f"evaluating {scope_of_input(document)} {key}: {exc}"))
     return out
 
 
@@ -209,7 +210,7 @@ class EmbeddedEngine:
         self.info = EngineInfo("embedded", f"regopy {regopy_version()}")
         self._modules = tuple((m.path, m.source) for m in policy_set.modules)
         self._data = dict(policy_set.data)
-        self._query = entry_query(policy_set)
+        self._queries = entry_queries(policy_set)
         self._jobs = max(1, options.jobs)
         self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None
@@ -220,7 +221,7 @@ class EmbeddedEngine:
     def _compile_check(self) -> None:
         with ProcessPoolExecutor(1, mp_context=_context()) as pool:
             try:
-                problems = pool.submit(_compile_only, self._modules, self._data, self._query).result()
+                problems = pool.submit(_compile_only, self._modules, self._data, self._queries).result()
             except BrokenProcessPool:
                 raise EngineError("the embedded engine crashed while compiling the policies") from None
         if problems:
@@ -243,7 +244,7 @@ class EmbeddedEngine:
                     if ok:
                         results[key] = value
                     else:
-                        failures.append(Problem("", None, f"evaluating group {key}: {value}"))
+                        failures.append(Problem("", None, value))
         except BrokenProcessPool:
             self.close()
             raise EngineError("an embedded engine worker died during evaluation (a native crash); "
@@ -260,7 +261,7 @@ class EmbeddedEngine:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self._jobs, mp_context=_context(), initializer=_init_worker,
-                                             initargs=(self._modules, self._data, self._query))
+                                             initargs=(self._modules, self._data, self._queries))
         return self._pool
 
     def close(self) -> None:
@@ -269,10 +270,11 @@ class EmbeddedEngine:
             self._pool = None
 
 
-def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> list[Problem]:
+def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
+                  ) -> list[Problem]:
     _stdout_to_stderr()
     try:
-        Evaluator(modules, data, query)
+        Evaluator(modules, data, queries)
     except PolicyError as exc:
         return exc.problems
     return []
