@@ -150,7 +150,7 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
             inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of))
                       for pid in missing]
         with timings.phase(f"evaluate {len(missing)} people"):
-            fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs).items()}
+            fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}
         results.update(fresh)
         with timings.phase("person cache store"):
             cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})

@@ -8,12 +8,18 @@ from typing import Any, Protocol
 
 from checker.errors import CheckerError
 from checker.models import Engine as EngineInfo
+from checker.models import RuleInfo
 from checker.policies import PolicySet
 
 # For one group: rule id -> level -> the elements of that rule's deny/warn set, as the engine returned them.
 RawResult = dict[str, dict[str, list[Any]]]
 
 ENGINES = ("embedded", "opa")
+
+# What one input describes, and so which rule families judge it. A new scope (the person scope of
+# SPEC §3: packages access.person.<name>) is one entry here plus its case in rule_scope(); both
+# engines build one query per scope from these and evaluate(inputs, scope) picks it.
+SCOPES = ("group", "person")
 
 
 @dataclass(frozen=True)
@@ -29,38 +35,38 @@ class EngineOptions:
 class PolicyEngine(Protocol):
     info: EngineInfo
 
-    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
-        """key -> raw result, for (key, input) pairs. Raises CheckerError if any could not be evaluated."""
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
+                 ) -> dict[str, RawResult]:
+        """key -> raw result, for (key, input) pairs of one scope (SCOPES), judged by that scope's
+        rule families. Raises CheckerError if any could not be evaluated."""
         ...
 
     def close(self) -> None: ...
 
 
+def rule_scope(rule: RuleInfo) -> str:
+    """The scope of inputs a rule family judges (policies.scope_of its package)."""
+    return rule.scope
+
+
+def scope_rules(policy_set: PolicySet, scope: str) -> dict[str, RuleInfo]:
+    """rule id -> family, for the families that judge inputs of `scope`."""
+    if scope not in SCOPES:
+        raise CheckerError(f"unknown evaluation scope {scope!r} (known: {', '.join(SCOPES)})")
+    return {rule_id: rule for rule_id, rule in policy_set.rules.items() if rule_scope(rule) == scope}
+
+
 def entry_query(policy_set: PolicySet, scope: str = "group") -> str:
-    """One Rego query that gathers the deny/warn sets of every rule family of one scope (SPEC §3:
-    "group" or "person") for the current input.
+    """One Rego query that gathers the deny/warn sets of every family of `scope` for the current input.
 
     Every family's sets are partial set rules, so they are defined (possibly empty) for every
     input; an undefined answer therefore means something went wrong and is treated as an error.
     """
     parts = []
-    for rule in policy_set.rules.values():
-        if rule.scope != scope:
-            continue
+    for rule in scope_rules(policy_set, scope).values():
         levels = ", ".join(f'"{level}": data.{rule.package}.{level}' for level in rule.levels)
         parts.append(f'"{rule.rule_id}": {{{levels}}}')
     return "x := {" + ", ".join(parts) + "}"
-
-
-def entry_queries(policy_set: PolicySet) -> dict[str, str]:
-    """scope -> its entry query, for the scopes the policies have families of (group always)."""
-    scopes = {"group"} | {rule.scope for rule in policy_set.rules.values()}
-    return {scope: entry_query(policy_set, scope) for scope in sorted(scopes)}
-
-
-def scope_of_input(document: Mapping[str, Any]) -> str:
-    """Which families an input is for: a person-scope input has `person`, a group input `group`."""
-    return "person" if "person" in document else "group"
 
 
 def static_info(name: str) -> EngineInfo:
@@ -80,7 +86,7 @@ def make_engine(name: str, policy_set: PolicySet, options: EngineOptions) -> Pol
 
         return EmbeddedEngine(policy_set, options)
     if name == "opa":
-        from checker.engines.opa_server import OpaEngine
+        from checker.engines.opa.engine import OpaEngine
 
         return OpaEngine(policy_set, options)
     raise CheckerError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")

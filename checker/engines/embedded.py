@@ -15,10 +15,11 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from importlib import metadata
 from typing import Any
 
-from checker.engines import EngineOptions, RawResult, entry_queries, scope_of_input
+from checker.engines import SCOPES, EngineOptions, RawResult, entry_query
 from checker.errors import EngineError, PolicyError, Problem
 from checker.jsonkeys import unique_keys
 from checker.models import Engine as EngineInfo
@@ -56,8 +57,7 @@ def compile_problems(error_text: str, sources: Mapping[str, str]) -> list[Proble
 
 
 class Evaluator:
-    """The policies compiled in one process, one bundle per scope's entry query. Not thread-safe;
-    one per worker."""
+    """The policies compiled in one process, one bundle per scope's query. Not thread-safe; one per worker."""
 
     def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
                  ) -> None:
@@ -77,15 +77,12 @@ class Evaluator:
         if not all(bundle.ok() for bundle in self._bundles.values()):
             raise PolicyError([Problem("", None, "policies did not compile on the embedded engine")])
 
-    def evaluate(self, document: Mapping[str, Any]) -> RawResult:
+    def evaluate(self, document: Mapping[str, Any], scope: str = "group") -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
-        bundle = self._bundles.get(scope_of_input(document))
-        if bundle is None:
-            raise EngineError(f"no rule family of the {scope_of_input(document)} scope to evaluate")
         self._interp.set_input(escaped(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
-        impl = rego_bundle_query(self._interp._impl, bundle._impl)
+        impl = rego_bundle_query(self._interp._impl, self._bundles[scope]._impl)
         try:
             if not rego_output_ok(impl):
                 raise EngineError(_failed_output_message(impl))
@@ -177,15 +174,15 @@ def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], qu
         _WORKER = None  # reported by the parent, which compiled first
 
 
-def _evaluate_batch(batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
+def _evaluate_batch(scope: str, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
     """(key, ok, raw result or error message) for each input."""
     assert _WORKER is not None, "worker has no compiled policies"
     out: list[tuple[str, bool, Any]] = []
     for key, document in batch:
         try:
-            out.append((key, True, _WORKER.evaluate(document)))
+            out.append((key, True, _WORKER.evaluate(document, scope)))
         except EngineError as exc:
-            out.append((key, False, f"evaluating {scope_of_input(document)} {key}: {exc}"))
+            out.append((key, False, str(exc)))
     return out
 
 
@@ -210,7 +207,7 @@ class EmbeddedEngine:
         self.info = EngineInfo("embedded", f"regopy {regopy_version()}")
         self._modules = tuple((m.path, m.source) for m in policy_set.modules)
         self._data = dict(policy_set.data)
-        self._queries = entry_queries(policy_set)
+        self._queries = {scope: entry_query(policy_set, scope) for scope in SCOPES}
         self._jobs = max(1, options.jobs)
         self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None
@@ -227,7 +224,10 @@ class EmbeddedEngine:
         if problems:
             raise PolicyError(problems)
 
-    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
+                 ) -> dict[str, RawResult]:
+        if scope not in self._queries:
+            raise EngineError(f"unknown evaluation scope {scope!r}")
         if not inputs:
             return {}
         pool = self._ensure_pool()
@@ -238,13 +238,13 @@ class EmbeddedEngine:
         ordered = sorted(inputs, key=_weight, reverse=True)
         progress = Progress("evaluating", len(ordered), self._progress)
         try:
-            for batch_result in pool.map(_evaluate_batch, _batches(ordered, BATCH_SIZE)):
+            for batch_result in pool.map(partial(_evaluate_batch, scope), _batches(ordered, BATCH_SIZE)):
                 progress.advance(len(batch_result))
                 for key, ok, value in batch_result:
                     if ok:
                         results[key] = value
                     else:
-                        failures.append(Problem("", None, value))
+                        failures.append(Problem("", None, f"evaluating group {key}: {value}"))
         except BrokenProcessPool:
             self.close()
             raise EngineError("an embedded engine worker died during evaluation (a native crash); "
