@@ -6,6 +6,7 @@ cache); parse_source, build, to_findings and waivers.apply are pure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
@@ -172,8 +173,25 @@ def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
 
 
 def shown(path: Path) -> str:
-    """The path as users should see it in locations: relative to the working directory when below it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path as every report shows it (SPEC §7): relative to the root of the git work tree that holds
+    it, whatever the working directory and however the path was given; outside a work tree, relative
+    to the working directory when below it."""
+    absolute = path.resolve()
+    root = work_tree_root(absolute if absolute.is_dir() else absolute.parent)
+    for base in (root, Path.cwd().resolve()):
+        if base is not None:
+            try:
+                return absolute.relative_to(base).as_posix()
+            except ValueError:
+                pass
+    return path.as_posix()
+
+
+@functools.lru_cache(maxsize=64)
+def work_tree_root(path: Path) -> Path | None:
+    """The nearest folder at or above `path` with a `.git` entry (a folder, or a file in a worktree or
+    submodule): where git itself would find the work tree."""
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

@@ -231,7 +231,7 @@ def test_broken_head_policies_fail_the_run_naming_the_file(org: GitOrg) -> None:
     org.write({"policies/group_size/group_size.rego": "package access.group_size\n\ndeny contains if {\n"})
     org.commit()
     code, doc, stderr = run_diff(org)
-    assert code == 2 and doc is None
+    assert code == 2 and doc["error"] is True  # SPEC §7: the error document
     assert "policies/group_size/group_size.rego" in stderr
     assert "cannot be merged" in stderr
 
@@ -365,7 +365,7 @@ def test_head_without_policies_is_an_error(org: GitOrg) -> None:
 
 def test_unknown_ref(org: GitOrg) -> None:
     code, doc, stderr = run_diff(org, base="origin/nope")
-    assert code == 2 and doc is None
+    assert code == 2 and doc["error"] is True  # SPEC §7: the error document
     assert "--base 'origin/nope': unknown git ref" in stderr
 
 
