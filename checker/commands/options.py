@@ -19,3 +19,5 @@ class Options:
     fail_on: str
     jobs: int
     cache: bool
+    color: str = "auto"  # the table report: auto | always | never
+    show_unchanged: bool = False  # diff's table report: list unchanged findings too
