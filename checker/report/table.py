@@ -152,8 +152,8 @@ def diff_body(stream: TextIO, term: Terminal, result: RunResult, display: Displa
     sections = [("Introduced", "introduced", changed["introduced"], ""),
                 ("Worsened", "worsened", changed["worsened"], "present on both sides, and worse at the head"),
                 ("Exceptions this change grants", "exceptions", exceptions,
-                 "introduced findings that a waiver added or extended by this same change would cover; "
-                 "they count until the waiver is merged on its own")]
+                 "not applied: a waiver covers what a change introduces once it is merged on its own "
+                 "(or with --accept-new-waivers)")]
     for title, style, findings, note in sections:
         if findings:
             heading(stream, term, title, len(findings), style, note)
