@@ -104,11 +104,17 @@ def validate(options: Options) -> int:
               help="Add the compliance trend since SINCE: 90d, 12w, a date, or a git ref.")
 @click.option("--history-step", type=click.Choice(["day", "week"]), default="day", show_default=True,
               help="Sample the last commit of each day or week.")
-def audit(options: Options, history_since: str | None, history_step: str) -> int:
+@click.option("--observed", "observed", multiple=True, type=click.Path(path_type=Path), metavar="SNAPSHOT",
+              help="Judge what a platform really holds: a `checker snapshot` file (repeatable, one per platform).")
+@click.option("--max-snapshot-age", type=click.IntRange(min=0), default=7, show_default=True, metavar="DAYS",
+              help="Oldest snapshot accepted, in days before --as-of.")
+def audit(options: Options, history_since: str | None, history_step: str, observed: tuple[Path, ...],
+          max_snapshot_age: int) -> int:
     """Evaluate every group: the periodic org-wide run."""
     from checker.commands.audit import run
 
-    return run(options, history_since=history_since, history_step=history_step)
+    return run(options, history_since=history_since, history_step=history_step, observed=observed,
+               max_snapshot_age=max_snapshot_age)
 
 
 @main.command()
