@@ -19,6 +19,7 @@ from checker.commands.options import Options
 from checker.engines import ENGINES
 from checker.errors import CheckerError
 from checker.models import FAIL_ON
+from checker.platforms import CONNECTORS
 from checker.report import FORMATS
 
 
@@ -139,3 +140,20 @@ def test_command(options: Options, coverage: float | None, verbose: bool) -> int
     from checker.commands.test import run
 
     return run(options, coverage=coverage, verbose=verbose)
+
+
+@main.command()
+@common_options
+@click.option("--platform", required=True, type=click.Choice(sorted(CONNECTORS)), help="Which platform to read.")
+@click.option("--api-url", help="Another API root (Feishu: https://open.feishu.cn, a proxy, a test server).")
+@click.option("--subject", metavar="ADMIN_EMAIL", help="Google: the admin to act as (domain-wide delegation).")
+@click.option("--owners", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="JSON {group id: owner account}, where the platform knows only a creator (Slack).")
+@click.option("--max-wait", type=click.FloatRange(min=0), default=300, show_default=True, metavar="SECONDS",
+              help="The most time spent waiting out rate limits, in total.")
+def snapshot(options: Options, platform: str, api_url: str | None, subject: str | None, owners: Path | None,
+             max_wait: float) -> int:
+    """Read what a platform holds now and write it as a snapshot (--output FILE)."""
+    from checker.commands.snapshot import run
+
+    return run(options, platform, api_url, subject, owners, max_wait)
