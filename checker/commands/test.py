@@ -61,7 +61,7 @@ def coverage_verdict(percent: float, threshold: float) -> tuple[str, bool]:
 
 
 def run_rego_tests(engine: object, policy_set: object) -> list[tuple[str, bool, str]]:
-    """The *_test.rego tests, on engines that can run them (see engines.opa_server)."""
+    """The *_test.rego tests, on engines that can run them (see engines.opa.rego_tests)."""
     runner = getattr(engine, "run_rego_tests", None)
     return runner(policy_set) if runner else []
 

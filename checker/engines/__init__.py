@@ -8,12 +8,18 @@ from typing import Any, Protocol
 
 from checker.errors import CheckerError
 from checker.models import Engine as EngineInfo
+from checker.models import RuleInfo
 from checker.policies import PolicySet
 
 # For one group: rule id -> level -> the elements of that rule's deny/warn set, as the engine returned them.
 RawResult = dict[str, dict[str, list[Any]]]
 
 ENGINES = ("embedded", "opa")
+
+# What one input describes, and so which rule families judge it. A new scope (the person scope of
+# SPEC §3: packages access.person.<name>) is one entry here plus its case in rule_scope(); both
+# engines build one query per scope from these and evaluate(inputs, scope) picks it.
+SCOPES = ("group",)
 
 
 @dataclass(frozen=True)
@@ -29,21 +35,35 @@ class EngineOptions:
 class PolicyEngine(Protocol):
     info: EngineInfo
 
-    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
-        """key -> raw result, for (key, input) pairs. Raises CheckerError if any could not be evaluated."""
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
+                 ) -> dict[str, RawResult]:
+        """key -> raw result, for (key, input) pairs of one scope (SCOPES), judged by that scope's
+        rule families. Raises CheckerError if any could not be evaluated."""
         ...
 
     def close(self) -> None: ...
 
 
-def entry_query(policy_set: PolicySet) -> str:
-    """One Rego query that gathers every rule family's deny/warn sets for the current input.
+def rule_scope(rule: RuleInfo) -> str:
+    """The scope of inputs a rule family judges."""
+    return "group"
+
+
+def scope_rules(policy_set: PolicySet, scope: str) -> dict[str, RuleInfo]:
+    """rule id -> family, for the families that judge inputs of `scope`."""
+    if scope not in SCOPES:
+        raise CheckerError(f"unknown evaluation scope {scope!r} (known: {', '.join(SCOPES)})")
+    return {rule_id: rule for rule_id, rule in policy_set.rules.items() if rule_scope(rule) == scope}
+
+
+def entry_query(policy_set: PolicySet, scope: str = "group") -> str:
+    """One Rego query that gathers the deny/warn sets of every family of `scope` for the current input.
 
     Every family's sets are partial set rules, so they are defined (possibly empty) for every
     input; an undefined answer therefore means something went wrong and is treated as an error.
     """
     parts = []
-    for rule in policy_set.rules.values():
+    for rule in scope_rules(policy_set, scope).values():
         levels = ", ".join(f'"{level}": data.{rule.package}.{level}' for level in rule.levels)
         parts.append(f'"{rule.rule_id}": {{{levels}}}')
     return "x := {" + ", ".join(parts) + "}"
@@ -66,7 +86,7 @@ def make_engine(name: str, policy_set: PolicySet, options: EngineOptions) -> Pol
 
         return EmbeddedEngine(policy_set, options)
     if name == "opa":
-        from checker.engines.opa_server import OpaEngine
+        from checker.engines.opa.engine import OpaEngine
 
         return OpaEngine(policy_set, options)
     raise CheckerError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
