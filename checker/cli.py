@@ -157,3 +157,15 @@ def snapshot(options: Options, platform: str, api_url: str | None, subject: str 
     from checker.commands.snapshot import run
 
     return run(options, platform, api_url, subject, owners, max_wait)
+
+
+@main.command("import")
+@common_options
+@click.option("--snapshot", "snapshot_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE", help="The snapshot whose state the inventory should take.")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff; write nothing.")
+def import_command(options: Options, snapshot_path: Path, dry_run: bool) -> int:
+    """Rewrite the inventory's YAML to match a snapshot, keeping its comments and layout."""
+    from checker.commands.import_ import run
+
+    return run(options, snapshot_path, dry_run)
