@@ -138,8 +138,9 @@ def location_link(finding: Finding, base: str) -> str:
     if finding.location is None:
         return ""
     file, line = finding.location.file, finding.location.line
+    shown = f"{breakable_path(file)}:{line}" if line else breakable_path(file)  # 0: no line (a platform's group)
     return (f'<a class="loc" href="{e(source_href(file, line, base))}" data-file="{e(file)}" '
-            f'data-line="{line}">{breakable_path(file)}:{line}</a>')
+            f'data-line="{line}">{shown}</a>')
 
 
 # ---------------------------------------------------------------- headline
@@ -622,6 +623,27 @@ CONTENT_SECURITY_POLICY = (f"default-src 'none'; style-src {csp_hash(STYLE)}; sc
                            "img-src data:; base-uri 'none'; form-action 'none'")
 
 
+def drift_section(result: RunResult) -> str:
+    """audit --observed: declared vs observed member counts per matched group, the largest gaps first."""
+    records = meta_records(result, "drift_groups")
+    if not records:
+        return ""
+    rows = []
+    for r in records:
+        gap = as_int(r.get("gap"))
+        rows.append("<tr>" + cell(code(r.get("group"))) + cell(e(r.get("platform") or ""))
+                    + cell(code(r.get("external_id")))
+                    + cell(str(as_int(r.get("declared"))), as_int(r.get("declared")), "num")
+                    + cell(str(as_int(r.get("observed"))), as_int(r.get("observed")), "num")
+                    + cell(f"{gap:+d}", abs(gap), "num") + "</tr>")
+    used = ", ".join(f"{s.get('platform')} ({s.get('taken_at')}, {s.get('file')})"
+                     for s in meta_records(result, "observed"))
+    intro = (f'<p class="note">Judged on what the platforms hold: {e(used)}. Each row is an inventory group and its '
+             "platform counterpart; the gap is observed minus declared members, owner included.</p>")
+    headers = ("Group", "Platform", "Platform id", "Declared members", "Observed members", "Gap")
+    return section("drift", "Drift: declared vs observed", intro + table(headers, rows, css_class="drift sortable"))
+
+
 def groups_by_id(result: RunResult) -> dict[str, Mapping[str, Any]]:
     return {str(g["id"]): g for g in meta_records(result, "groups") if "id" in g}
 
@@ -633,8 +655,8 @@ def navigation(sections: Sequence[tuple[str, str]]) -> str:
 def document(result: RunResult) -> str:
     groups = groups_by_id(result)
     parts = [("charts", "Overview", charts(result, groups)), ("rules", "Rules", rules_section(result)),
-             ("findings", "Findings", findings_section(result)), ("waivers", "Waivers", waivers_section(result)),
-             ("trend", "Trend", trend_section(result))]
+             ("findings", "Findings", findings_section(result)), ("drift", "Drift", drift_section(result)),
+             ("waivers", "Waivers", waivers_section(result)), ("trend", "Trend", trend_section(result))]
     present = [(i, t, html) for i, t, html in parts if html]
     title = f"{page_title(result)} as of {result.as_of}"
     return "".join([
