@@ -34,6 +34,7 @@ from checker import __version__
 from checker.models import CHANGES, Finding, RunResult
 from checker.report.common import fail_on, plural, rule_ids, rule_info
 from checker.report.html_assets import CONTENT_SECURITY_POLICY, SCRIPT, STYLE
+from checker.report.html_drift import drift_section
 from checker.report.html_findings import findings_section, waivers_section
 from checker.report.html_markup import (
     STATUS_LABELS,
@@ -253,8 +254,8 @@ def navigation(sections: Sequence[tuple[str, str]]) -> str:
 def document(result: RunResult) -> str:
     groups = groups_by_id(result)
     parts = [("charts", "Overview", charts(result, groups)), ("rules", "Rules", rules_section(result)),
-             ("findings", "Findings", findings_section(result)), ("waivers", "Waivers", waivers_section(result)),
-             ("trend", "Trend", trend_section(result))]
+             ("findings", "Findings", findings_section(result)), ("drift", "Drift", drift_section(result)),
+             ("waivers", "Waivers", waivers_section(result)), ("trend", "Trend", trend_section(result))]
     present = [(i, t, html) for i, t, html in parts if html]
     title = f"{page_title(result)} as of {result.as_of}"
     return "".join([
