@@ -19,6 +19,7 @@ from checker.commands.options import Options
 from checker.engines import ENGINES
 from checker.errors import CheckerError
 from checker.models import FAIL_ON
+from checker.platforms import CONNECTORS
 from checker.report import FORMATS
 
 
@@ -104,11 +105,17 @@ def validate(options: Options) -> int:
               help="Add the compliance trend since SINCE: 90d, 12w, a date, or a git ref.")
 @click.option("--history-step", type=click.Choice(["day", "week"]), default="day", show_default=True,
               help="Sample the last commit of each day or week.")
-def audit(options: Options, history_since: str | None, history_step: str) -> int:
+@click.option("--observed", "observed", multiple=True, type=click.Path(path_type=Path), metavar="SNAPSHOT",
+              help="Judge what a platform really holds: a `checker snapshot` file (repeatable, one per platform).")
+@click.option("--max-snapshot-age", type=click.IntRange(min=0), default=7, show_default=True, metavar="DAYS",
+              help="Oldest snapshot accepted, in days before --as-of.")
+def audit(options: Options, history_since: str | None, history_step: str, observed: tuple[Path, ...],
+          max_snapshot_age: int) -> int:
     """Evaluate every group: the periodic org-wide run."""
     from checker.commands.audit import run
 
-    return run(options, history_since=history_since, history_step=history_step)
+    return run(options, history_since=history_since, history_step=history_step, observed=observed,
+               max_snapshot_age=max_snapshot_age)
 
 
 @main.command()
@@ -133,3 +140,20 @@ def test_command(options: Options, coverage: float | None, verbose: bool) -> int
     from checker.commands.test import run
 
     return run(options, coverage=coverage, verbose=verbose)
+
+
+@main.command()
+@common_options
+@click.option("--platform", required=True, type=click.Choice(sorted(CONNECTORS)), help="Which platform to read.")
+@click.option("--api-url", help="Another API root (Feishu: https://open.feishu.cn, a proxy, a test server).")
+@click.option("--subject", metavar="ADMIN_EMAIL", help="Google: the admin to act as (domain-wide delegation).")
+@click.option("--owners", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="JSON {group id: owner account}, where the platform knows only a creator (Slack).")
+@click.option("--max-wait", type=click.FloatRange(min=0), default=300, show_default=True, metavar="SECONDS",
+              help="The most time spent waiting out rate limits, in total.")
+def snapshot(options: Options, platform: str, api_url: str | None, subject: str | None, owners: Path | None,
+             max_wait: float) -> int:
+    """Read what a platform holds now and write it as a snapshot (--output FILE)."""
+    from checker.commands.snapshot import run
+
+    return run(options, platform, api_url, subject, owners, max_wait)

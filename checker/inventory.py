@@ -18,6 +18,7 @@ import pycountry
 from checker import schema
 from checker.errors import InputError, Problem
 from checker.models import Group, Inventory, Location, Person, Waiver
+from checker.observed.identity import identity_problems
 from checker.yamlload import Document, YamlProblem, parse
 
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -219,6 +220,7 @@ def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any,
         _add_group(builder, path, doc, index)
     for path, doc, index in builder.waiver_raw:
         _add_waiver(builder, path, doc, index)
+    builder.problems.extend(identity_problems(builder.people, builder.groups))  # SPEC §2 uniqueness
     if builder.problems:
         raise InputError(sorted(set(builder.problems), key=lambda p: (p.file, p.line or 0, p.message)))
     return Inventory(builder.people, builder.groups, builder.waivers, tuple(f.path for f in files))
@@ -268,7 +270,10 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
         record["name"] = raw["name"]
     record.update(location=raw["location"], employment=raw["employment"],
                   status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
-    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines))
+    accounts = dict(raw.get("accounts") or {})
+    lines = {**lines, **{f"accounts.{k}": v for k, v in doc.keys_at(("people", index, "accounts")).items()}}
+    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines, raw.get("email"),
+                                         accounts))
 
 
 def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
@@ -315,7 +320,7 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
     if "description" in raw:
         fields["description"] = raw["description"]
     b.groups[gid] = _keep(b, raw, Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
-                                         member_lines, lines, data_class_lines))
+                                         member_lines, lines, data_class_lines, raw.get("external_id")))
 
 
 def _add_waiver(b: _Builder, path: str, doc: Document, index: int) -> None:

@@ -19,6 +19,7 @@ from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input
 from checker.models import Finding, Inventory, RuleInfo
+from checker.observed.drift import DRIFT_RULES
 from checker.policies import PolicySet
 from checker.yamlload import Document
 
@@ -31,7 +32,8 @@ def load_policies(path: Path, display: str | None = None) -> PolicySet:
 
 
 def known_for(policy_set: PolicySet) -> inventory.Known:
-    return inventory.Known.from_policy_data(policy_set.data, policy_set.rules)
+    # the drift rules of SPEC §8 are known rule ids too, so waivers may name them
+    return inventory.Known.from_policy_data(policy_set.data, [*policy_set.rules, *DRIFT_RULES])
 
 
 def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
