@@ -68,6 +68,8 @@ class GoogleTenant:
     client_email: str = "checker@example-project.iam.gserviceaccount.com"
     key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
     faults: list[Fault] = field(default_factory=list)
+    # The server may answer fewer items than maxResults asks; these cap a page per method (small in tests).
+    page_cap: dict[str, int] = field(default_factory=dict)
 
     def service_account_info(self, token_uri: str) -> dict[str, str]:
         pem = self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -86,6 +88,8 @@ class FakeGoogle:
     def __init__(self, tenant: GoogleTenant) -> None:
         self.tenant = tenant
         self.tokens: dict[str, set[str]] = {}  # access token -> granted scopes
+        self.granted: list[set[str]] = []  # the scopes of every token granted
+        self.asked: Counter[tuple[str, str | None]] = Counter()  # (method, maxResults asked) -> calls
         self.requests: Counter[str] = Counter()  # "GET /admin/.../users" -> count (paths without ids)
         self.calls: Counter[str] = Counter()  # exact path -> count, for faults
         self.lock = threading.Lock()
@@ -119,6 +123,7 @@ class FakeGoogle:
                                               "or client not authorized for any of the scopes requested."}
         token = "ya29.fake-" + secrets.token_urlsafe(16)
         with self.lock:
+            self.granted.append(scopes)
             self.tokens[token] = scopes
         return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
 
@@ -160,6 +165,8 @@ class FakeGoogle:
                                    "PERMISSION_DENIED")
         if items is None:
             return 400, error_body(400, "Bad Request", "badRequest", "INVALID_ARGUMENT")
+        if method == "users" and query.get("projection") not in ("custom", "full"):
+            items = [{k: v for k, v in u.items() if k != "customSchemas"} for u in items]
         return self._page(method, query, items)
 
     def _customer_list(self, query: dict[str, str], items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -169,7 +176,9 @@ class FakeGoogle:
 
     def _page(self, method: str, query: dict[str, str], items: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         default, most = PAGE[method]
-        size = min(int(query.get("maxResults", default)), most)
+        size = min(int(query.get("maxResults", default)), most, self.tenant.page_cap.get(method, most))
+        with self.lock:
+            self.asked[(method, query.get("maxResults"))] += 1
         start = 0
         if "pageToken" in query:
             start = _offset(query["pageToken"], method)

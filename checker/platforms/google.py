@@ -26,6 +26,7 @@ from googleapiclient.errors import HttpError
 from checker import __version__
 from checker.platforms import ConnectorSettings, PlatformError, people
 from checker.platforms.nesting import expand
+from checker.platforms.notes import capped, few
 from checker.platforms.waiting import RetryBudget
 from checker.snapshot import VERSION, Snapshot, SnapshotGroup, SnapshotPerson, now_utc
 
@@ -37,6 +38,9 @@ SCOPES = (
 # Largest pages the API allows (documented maxima): fewer round trips, same data.
 GROUP_PAGE, MEMBER_PAGE, USER_PAGE = 200, 200, 500
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+# Where a tenant keeps employment or country in a custom schema: SCHEMA.FIELD in these variables.
+CUSTOM_FIELDS = {"employment-field": "CHECKER_GOOGLE_EMPLOYMENT_FIELD",
+                 "location-field": "CHECKER_GOOGLE_LOCATION_FIELD"}
 USER_FIELDS = "id,primaryEmail,name/fullName,suspended,archived,addresses,organizations,customSchemas"
 
 
@@ -50,7 +54,7 @@ class GoogleConnector:
         groups = list(directory.groups())
         members = {g["id"]: directory.members(g["id"], g.get("email", g["id"])) for g in groups}
         _fetch_outside_groups(directory, members)
-        custom = {k: settings.options[k] for k in ("employment-field", "location-field") if k in settings.options}
+        custom = {key: settings.environ[var] for key, var in CUSTOM_FIELDS.items() if settings.environ.get(var)}
         users = list(directory.users(sorted({v.split(".")[0] for v in custom.values()})))
         source = {"tenant": "my_customer", "checker": __version__, "api": "admin directory_v1",
                   "requests": str(directory.requests)}
@@ -231,11 +235,16 @@ def build_snapshot(groups: Sequence[Mapping[str, Any]], members: Mapping[str, Se
         shown = ", ".join(emails.get(g, g) for g in cycle)
         notes.append(f"groups {shown} contain each other (a membership cycle); each is given the members of all")
     out_groups = []
+    ownerless: list[str] = []
+    several: list[str] = []
     for g in sorted(groups, key=lambda g: str(g.get("email", g["id"])).lower()):
-        owner = _owner(g, members.get(g["id"], ()), persons, notes)
+        owner = _owner(g, members.get(g["id"], ()), ownerless, several)
         accounts = set(expansion.members[g["id"]]) | ({owner} if owner else set())
         out_groups.append(SnapshotGroup(external_id=g.get("email", g["id"]), name=g.get("name") or g["email"],
                                         kind="mailing-list", owner=owner, members=tuple(sorted(accounts))))
+    if ownerless:
+        notes.append(f"{len(ownerless)} group(s) have no OWNER (owner null): {few(ownerless)}")
+    notes.extend(capped(several, "{} more group(s) have several OWNERs"))
     customers = [p for p in persons.values() if p.account.startswith("customer:")]
     notes.extend(f"{p.account} stands for everyone in the domain; it matches no inventory person" for p in customers)
     return Snapshot(version=VERSION, platform="google", taken_at=taken_at, source=dict(source),
@@ -256,17 +265,17 @@ def _outside_person(member: Mapping[str, Any], account: str) -> SnapshotPerson:
     return SnapshotPerson(account, member.get("email"), None, None, None, None)
 
 
-def _owner(group: Mapping[str, Any], listed: Sequence[Mapping[str, Any]], persons: Mapping[str, SnapshotPerson],
-           notes: list[str]) -> str | None:
+def _owner(group: Mapping[str, Any], listed: Sequence[Mapping[str, Any]], ownerless: list[str],
+           several: list[str]) -> str | None:
     shown = group.get("email", group["id"])
     owners = sorted((str(m.get("email") or m["id"]).lower(), _account(m)) for m in listed
                     if m.get("role") == "OWNER" and m.get("type") in ("USER", "EXTERNAL"))
     if not owners:
-        notes.append(f"group {shown} has no OWNER; owner is null")
+        ownerless.append(shown)
         return None
     if len(owners) > 1:
         rest = ", ".join(email for email, _ in owners[1:])
-        notes.append(f"group {shown} has {len(owners)} OWNERs; owner is {owners[0][0]} (first by email), "
+        several.append(f"group {shown} has {len(owners)} OWNERs; owner is {owners[0][0]} (first by email), "
                      f"the others are members: {rest}")
     return owners[0][1]
 

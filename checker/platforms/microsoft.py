@@ -29,6 +29,7 @@ from msgraph_core import GraphClientFactory
 
 from checker import __version__
 from checker.platforms import ConnectorSettings, PlatformError, people
+from checker.platforms.notes import capped, few
 from checker.platforms.waiting import RetryBudget
 from checker.snapshot import VERSION, Snapshot, SnapshotGroup, SnapshotPerson, now_utc
 
@@ -225,6 +226,9 @@ def build_snapshot(records: Records, taken_at: str, source: Mapping[str, str]) -
         notes.append(f"{len(skipped)} security group(s) without mail or Teams are not listed (still expanded where "
                      "nested)")
     out_groups = []
+    ownerless: list[str] = []
+    several: list[str] = []
+    not_people: list[str] = []
     for g in sorted((g for g in records.groups if g["kind"]), key=lambda g: g["id"]):
         shown = g["name"] or g["id"]
         accounts: set[str] = set()
@@ -239,27 +243,32 @@ def build_snapshot(records: Records, taken_at: str, source: Mapping[str, str]) -
             if m["id"] not in persons:  # a contact, or a user the user list did not return
                 persons[m["id"]] = SnapshotPerson(m["id"], m["email"], m["name"], None, None, None)
         if others:
-            notes.append(f"group {shown}: {others} member(s) that are not people (devices, service principals) "
-                         "not listed")
+            not_people.append(f"{shown} ({others})")
         listed_owners = records.owners.get(g["id"], [])
-        owner = _owner(shown, listed_owners, persons, notes)
+        owner = _owner(shown, listed_owners, persons, ownerless, several)
         accounts.update(o["id"] for o in listed_owners if o["type"] == "user")  # owners hold the group's access
         out_groups.append(SnapshotGroup(external_id=g["id"], name=shown, kind=g["kind"], owner=owner,
                                         members=tuple(sorted(accounts))))
+    if not_people:
+        notes.append(f"{len(not_people)} group(s) have members that are not people (devices, service principals), "
+                     f"not listed: {few(not_people)}")
+    if ownerless:
+        notes.append(f"{len(ownerless)} group(s) have no owner that is a user (owner null): {few(ownerless)}")
+    notes.extend(capped(several, "{} more group(s) have several owners"))
     return Snapshot(version=VERSION, platform="microsoft", taken_at=taken_at, source=dict(source),
                     people=tuple(sorted(persons.values(), key=lambda p: p.account)), groups=tuple(out_groups),
                     notes=tuple(notes))
 
 
 def _owner(shown: str, owners: Sequence[Mapping[str, Any]], persons: dict[str, SnapshotPerson],
-           notes: list[str]) -> str | None:
+           ownerless: list[str], several: list[str]) -> str | None:
     people_owners = sorted(((o["email"] or o["id"]).lower(), o) for o in owners if o["type"] == "user")
     if not people_owners:
-        notes.append(f"group {shown} has no owner that is a user; owner is null")
+        ownerless.append(shown)
         return None
     if len(people_owners) > 1:
         rest = ", ".join(email for email, _ in people_owners[1:])
-        notes.append(f"group {shown} has {len(people_owners)} owners; owner is {people_owners[0][0]} "
+        several.append(f"group {shown} has {len(people_owners)} owners; owner is {people_owners[0][0]} "
                      f"(first by email), the others are members: {rest}")
     for _, o in people_owners:
         if o["id"] not in persons:
