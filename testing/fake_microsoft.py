@@ -63,6 +63,7 @@ class MicrosoftTenant:
     members: dict[str, list[str]] = field(default_factory=dict)  # group id -> direct member object ids
     others: list[dict[str, Any]] = field(default_factory=list)  # devices, service principals, org contacts
     faults: list[Fault] = field(default_factory=list)
+    page_cap: int = MAX_TOP  # Graph may answer fewer items than $top asks: small in tests for several pages
 
 
 def graph_error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -76,6 +77,7 @@ class FakeMicrosoft:
         self.tokens: set[str] = set()
         self.requests: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.asked: Counter[tuple[str, str | None, str | None]] = Counter()  # (entity, $top, $select) -> calls
         self.lock = threading.Lock()
         self.objects: dict[str, dict[str, Any]] = {}
         for kind, items in (("user", tenant.users), ("group", tenant.groups)):
@@ -96,7 +98,8 @@ class FakeMicrosoft:
         """The variables the connector reads, pointing at this server."""
         return {"AZURE_TENANT_ID": self.tenant.tenant_id, "AZURE_CLIENT_ID": self.tenant.client_id,
                 "AZURE_CLIENT_SECRET": secret if secret is not None else self.tenant.client_secret,
-                "AZURE_AUTHORITY_HOST": self.url, "SSL_CERT_FILE": str(self.cert_file)}
+                "AZURE_AUTHORITY_HOST": self.url, "SSL_CERT_FILE": str(self.cert_file),
+                "REQUESTS_CA_BUNDLE": str(self.cert_file)}
 
     # ------------------------------------------------------------ identity platform
 
@@ -145,7 +148,9 @@ class FakeMicrosoft:
             items, entity = [self.objects[i] for i in ids], "directoryObjects"
         else:
             return 400, graph_error(400, "BadRequest", f"Resource not found for the segment '{parts[0]}'.")
-        top = min(int(query.get("$top", DEFAULT_TOP)), MAX_TOP)
+        top = min(int(query.get("$top", DEFAULT_TOP)), MAX_TOP, self.tenant.page_cap)
+        with self.lock:
+            self.asked[(entity, query.get("$top"), query.get("$select"))] += 1
         start = 0
         if "$skiptoken" in query:
             try:

@@ -10,8 +10,10 @@ The records are turned into a snapshot by the pure `build_snapshot`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import urllib.parse
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +58,14 @@ class MicrosoftConnector:
         if missing:
             raise PlatformError(f"Microsoft Graph needs {', '.join(missing)} in the environment "
                                 "(an app registration's client credentials)")
-        return asyncio.run(_read(settings))
+        # azure-identity logs each failed token request as a warning; the PlatformError says it once.
+        quiet = logging.getLogger("azure.identity")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            return asyncio.run(_read(settings))
+        finally:
+            quiet.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,10 @@ def _object_record(o: Any) -> dict[str, Any]:
 def build_snapshot(records: Records, taken_at: str, source: Mapping[str, str]) -> Snapshot:
     notes: list[str] = []
     persons = {u["id"]: _person(u) for u in records.users}
+    unmapped = Counter(u["employee_type"] for u in records.users
+                       if u["employee_type"] and not u["guest"] and persons[u["id"]].employment is None)
+    notes.extend(f"{n} user(s) have employee type {label!r}, which maps to no employment (null)"
+                 for label, n in sorted(unmapped.items()))
     skipped = [g for g in records.groups if g["kind"] is None]
     if skipped:
         notes.append(f"{len(skipped)} security group(s) without mail or Teams are not listed (still expanded where "
