@@ -26,7 +26,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO / ".github" / "workflows"
-WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml")}
+WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml", "drift.yml")}
 EXAMPLE = REPO / "examples" / "inventory-repo"
 EXAMPLE_WORKFLOW_DIR = EXAMPLE / ".github" / "workflows"
 # the example inventory repository's workflows, linted and hardened like the project's own

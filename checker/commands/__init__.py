@@ -17,10 +17,11 @@ from checker import report, timings
 from checker.cache import Cache, NoCache, default_dir
 from checker.engines import EngineOptions, LazyEngine
 from checker.errors import CheckerError, Problem
+from checker.escapes import escape_controls
 from checker.models import RunResult
 from checker.policies import PolicySet
 from checker.report import problems as problem_reports
-from checker.report.common import printable, web_link_base
+from checker.report.common import web_link_base
 from checker.report.sarif import MAX_RESULTS_META
 
 if TYPE_CHECKING:
@@ -124,9 +125,18 @@ def default_link_base(options: Options, result: RunResult) -> str | None:
 
 def emit(options: Options, result: RunResult) -> int:
     """Render the finished result and return its exit code (the reporter never decides it)."""
-    render = report.get(options.format)
-    with timings.phase(f"report ({options.format})"), output_stream(options) as stream:
-        render(report_meta(options, result), stream)
+    result = dataclasses.replace(result, fail_on=options.fail_on)  # what reports say fails the run
+    render = report.get(options.format, report.Display(options.color, options.show_unchanged))
+    try:
+        with timings.phase(f"report ({options.format})"), output_stream(options) as stream:
+            render(report_meta(options, result), stream)
+            stream.flush()
+    except BrokenPipeError:
+        if options.output not in (None, "-"):
+            raise
+        # The reader left (`checker audit | head`): the run is complete and its verdict stands, as with
+        # grep and ruff. Standard output goes nowhere from now on, so the exit flush cannot fail either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return result.exit_code(options.fail_on)
 
 
@@ -143,4 +153,4 @@ def report_problems(options: Options, problems: Sequence[Problem]) -> None:
             problem_reports.get(options.format)(command, problems, stream)
     except CheckerError as exc:
         for problem in exc.problems:
-            click.echo(f"checker: error: {printable(str(problem))}", err=True)
+            click.echo(f"checker: error: {escape_controls(str(problem))}", err=True)

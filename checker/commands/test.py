@@ -22,6 +22,7 @@ def run(options: Options, coverage: float | None = None, verbose: bool = False) 
                  for case in cases.load(path, policy_set.case_sources[path], policy_set.rules)]
     if not all_cases:
         raise PolicyError([Problem(str(options.policies), None, "no table-driven cases (*_test.yaml) found")])
+    cases.check_unique(all_cases)
     with engine_for(options, policy_set) as lazy:
         engine = lazy()
         raw = engine.evaluate([(case.key, case.input()) for case in all_cases])
@@ -35,7 +36,7 @@ def run(options: Options, coverage: float | None = None, verbose: bool = False) 
         result = cases.outcome(case, raw[case.key])
         if not result.passed:
             failed += 1
-            click.echo(f"FAIL {case.rule}: {case.name} ({case.key}): {result.explain()}", err=to_stderr)
+            click.echo(f"FAIL {case.rule}: {case.name} ({case.where}): {result.explain()}", err=to_stderr)
             failures.append(Finding(case.rule, "deny", case.name, None, f"test failed: {result.explain()}",
                                     Location(case.file, case.line)))
         elif verbose:

@@ -6,7 +6,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
-from checker.models import CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
+from checker.escapes import escape_controls
+from checker.models import CHANGES, FAILING_CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
 
 # What reports say about the checker's own rules (SPEC §5); policies' rules come from # METADATA.
 CHECKER_RULES: Mapping[str, RuleInfo] = {
@@ -23,18 +24,27 @@ CHECKER_RULES: Mapping[str, RuleInfo] = {
         description="A waiver in force that suppresses no finding: the problem it covered is gone, or the "
                     "waiver names the wrong rule, group or person.",
         remediation="Remove the waiver, or correct its rule, group or person."),
+    "waiver-self-approved": RuleInfo(
+        rule_id="waiver-self-approved", package="", file="", levels=("deny",),
+        title="Waiver approved by its own beneficiary",
+        description="A waiver approved by the owner of its group or by the person it names. Separation of "
+                    "duties: it suppresses nothing.",
+        remediation="Have someone other than the group's owner and the person named approve the waiver."),
 }
-
-
-# C0 controls but tab, DEL, C1 controls, and the Unicode line and paragraph separators
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def printable(text: str) -> str:
     """One line of plain text: control characters (line breaks too) shown as escapes, so that no file name
     or message can start a line of its own in a log (a forged workflow command) or move the cursor."""
-    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r"}.get(m.group(), f"\\x{ord(m.group()):02x}")
-                        if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return escape_controls(text)
+
+
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def printable_keeping_lines(text: str) -> str:
+    """Like printable, but CR and LF stay: for formats that carry line ends in their own escaped form."""
+    return "".join(part if _LINE_END.fullmatch(part) else escape_controls(part) for part in _LINE_END.split(text))
 
 
 def fail_on(result: RunResult) -> str:
@@ -59,8 +69,6 @@ def rule_ids(result: RunResult) -> list[str]:
     return sorted(result.rules) + list(WAIVER_RULES) + extra
 
 
-# diff changes that fail a run like new findings (SPEC §7)
-FAILING_CHANGES = ("introduced", "worsened")
 _LEVEL_RANK = {"deny": 0, "warn": 1}
 
 
@@ -82,8 +90,7 @@ def by_importance(findings: Iterable[Finding]) -> list[Finding]:
 
 def waiver_change(finding: Finding) -> str | None:
     """`added` or `extended` when the change grants itself the waiver that names this finding (SPEC §5)."""
-    value = getattr(finding, "waiver_change", None)
-    return value if isinstance(value, str) else None
+    return finding.waiver_change
 
 
 _REMOTE = re.compile(r"^(?:(?:https?|ssh|git)://(?:[^@/]*@)?(?P<host>[^/:]+)(?::\d+)?/|(?:[^@/]+@)?(?P<scp>[^/:]+):)"

@@ -8,20 +8,18 @@ from typing import Any, TextIO
 
 from checker.errors import Problem
 from checker.models import Finding, RunResult
-from checker.report.common import waiver_change
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
     location = None
     if finding.location is not None:
-        location = {"file": finding.location.file, "line": finding.location.line}
-    doc = {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
-           "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
-           "change": finding.change, "location": location}
-    granted = waiver_change(finding)
-    if granted:  # SPEC §5: a waiver the change grants itself, not applied
-        doc["waiver_change"] = granted
-    return doc
+        location = {"file": finding.location.file, "line": finding.location.line or None}  # 0: no line (§7)
+    return {"rule": finding.rule, "level": finding.level, "group": finding.group or None, "person": finding.person,
+            "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
+            "change": finding.change, "location": location,
+            # SPEC §3, §5: present only when there is one, so audit documents stay as they were
+            **({"measure": finding.measure} if finding.measure is not None else {}),
+            **({"waiver_change": finding.waiver_change} if finding.waiver_change is not None else {})}
 
 
 def document(result: RunResult) -> dict[str, Any]:
@@ -36,8 +34,11 @@ def document(result: RunResult) -> dict[str, Any]:
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
-    for key in ("bootstrap", "base", "head", "merge_base", "base_commit", "head_commit", "inventory_commit",
-                "history", "history_changes"):  # what diff and --history add to SPEC §7
+    if "observed" in result.meta:  # SPEC §7: the snapshots an --observed run judged
+        doc["observed"] = result.meta["observed"]
+    # what diff and --history add to SPEC §7
+    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "policies_commit", "bootstrap",
+                "accept_new_waivers", "inventory_commit", "history", "history_changes"):
         if key in result.meta:
             doc[key] = result.meta[key]
     return doc
