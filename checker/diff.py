@@ -146,8 +146,8 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
-    group = head_inv.groups.get(finding.group)
-    old_group = base_inv.groups.get(finding.group)
+    group = head_inv.groups.get(finding.group or "")
+    old_group = base_inv.groups.get(finding.group or "")
     if finding.rule in WAIVER_RULES or group is None or old_group is None:
         return finding.location
     if finding.person:

@@ -94,13 +94,14 @@ class RuleInfo:
     description: str = ""
     remediation: str = ""
     severity: str = ""
+    scope: str = "group"  # or "person": a person-scope family (package access.person.<name>, SPEC §3)
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
     level: str
-    group: str
+    group: str | None  # None for a person-scope finding whose element names no group
     person: str | None
     message: str
     location: Location | None = None
@@ -108,7 +109,7 @@ class Finding:
     waiver: str | None = None
     change: str | None = None
     # SPEC §3: how bad, when the policy's element says (compared in diff: a larger one is worsened)
-    measure: float | None = None
+    measure: int | float | None = None
     # diff: set when `waiver` is one the change adds or extends, which therefore suppresses nothing
     waiver_change: str | None = None
 
@@ -116,11 +117,11 @@ class Finding:
     def identity(self) -> tuple[str, str, str, str]:
         """SPEC §7: (rule, group, person); the waiver id is part of it for the waiver rules."""
         waiver = self.waiver if self.rule in WAIVER_RULES else None
-        return (self.rule, self.group, self.person or "", waiver or "")
+        return (self.rule, self.group or "", self.person or "", waiver or "")
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.group, self.rule, self.person or "", self.waiver or "", self.message)
+        return (self.group or "", self.rule, self.person or "", self.waiver or "", self.message)
 
     def with_(self, **changes: Any) -> Finding:
         return replace(self, **changes)

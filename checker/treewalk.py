@@ -8,10 +8,11 @@ same files and fail the same way. Pure: a tree is seen through two functions, `k
   (`.YAML`, `.Yml`); hidden files and folders count like any other.
 - A name that is not valid UTF-8 is an error.
 - A symlink is followed as the operating system follows it (every component, at most
-  MAX_LINK_HOPS links): a loop, a broken link, or a link whose final target is outside the
-  folder is an error, whatever its name (an absolute target counts as outside: a git tree cannot
-  say where it lands). A link whose name counts must lead to a file whose name counts, which is
-  read in its own right; a link inside the folder to anything else is read through its target.
+  MAX_LINK_HOPS links): a loop or a broken link is an error, whatever its name. So is a link whose
+  final target is outside the folder, unless its name does not count and it leads to a file (a
+  file of a kind never read, as checker.walk does on disk; an absolute target is outside the
+  repository, where a git tree cannot tell a file from a folder, so it is an error). A link whose
+  name counts must lead to a file whose name counts, which is read in its own right.
 """
 
 from __future__ import annotations
@@ -89,10 +90,12 @@ def link_problem(path: str, folder: str, suffixes: Collection[str], kind_of: Kin
         return f"symlink loop (-> {target}); refusing to read it"
     if found == "broken":
         return f"broken symlink (-> {target})"
+    name_counts = counts(posixpath.basename(path), suffixes)
     if isinstance(found, str) or not inside(found[0], folder):
+        if not name_counts and not isinstance(found, str) and found[1] == "file":
+            return None  # a link to some other file of the repository, of a kind never read
         return f"symlink leaves the folder (-> {target}); refusing to read it"
     real, kind = found
-    name_counts = counts(posixpath.basename(path), suffixes)
     if name_counts and not (kind == "file" and counts(posixpath.basename(real), suffixes)):
         # its target is not read in its own right, so its content would go unread
         suffix = suffix_of(path)

@@ -40,7 +40,7 @@ def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str
     used: set[str] = set()
     result = []
     for finding in findings:
-        matching = [w for w in by_target.get((finding.rule, finding.group), ()) if matches(w, finding)]
+        matching = [w for w in by_target.get((finding.rule, finding.group or ""), ()) if matches(w, finding)]
         if matching:
             used.update(w.id for w in matching)  # every waiver that matches is used (SPEC §5)
             finding = finding.with_(waived=True, waiver=matching[0].id)  # reported: the lowest id

@@ -70,8 +70,10 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
 
     try:
         repository = git.Repository(options.inventories)
-    except GitError as exc:
-        raise GitError(f"--history needs the inventory in a git repository: {exc}") from None
+    except GitError:
+        raise GitError(f"--history reads the git history of the inventory folder, and {options.inventories} is "
+                       "not inside a git repository: point --inventories at the inventory folder of a git "
+                       "checkout (the repository is the one that holds it)") from None
     with repository:
         inv_dir = repository.relative_folder(options.inventories.resolve(), "--inventories")
         since = history.parse_since(since_text, dt.datetime.now(dt.UTC))

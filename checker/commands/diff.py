@@ -29,7 +29,7 @@ import click
 from checker import diff, git, inventory, pipeline, policies
 from checker.cache import Cache
 from checker.commands import cache_for, emit, engine_for
-from checker.engines import LazyEngine, RawResult
+from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.models import Finding, Inventory, RunResult
@@ -201,9 +201,12 @@ def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
                                                                      "change that removes the policies cannot "
                                                                      "be merged")])
     try:
-        return policies.from_files(repository.read_folder(side.policies))
+        policy_set = policies.from_files(repository.read_folder(side.policies))
     except PolicyError as exc:
         raise _in_context(exc, commit, f"the policies at {side.label} do not load{_BROKEN[side.role]}") from None
+    if side.role == "head":  # the change's own policies are untrusted: pure builtins only (SPEC §6)
+        purity.require_pure(policy_set, f"the policies at {side.label}")
+    return policy_set
 
 
 def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequence[git.Folder]

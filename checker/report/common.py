@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 
 from checker.models import CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
@@ -31,6 +32,17 @@ CHECKER_RULES: Mapping[str, RuleInfo] = {
 }
 
 
+# C0 controls but tab, DEL, C1 controls, and the Unicode line and paragraph separators
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """One line of plain text: control characters (line breaks too) shown as escapes, so that no file name
+    or message can start a line of its own in a log (a forged workflow command) or move the cursor."""
+    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r"}.get(m.group(), f"\\x{ord(m.group()):02x}")
+                        if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
 def fail_on(result: RunResult) -> str:
     """The --fail-on level the run was judged at."""
     return result.fail_on
@@ -53,6 +65,33 @@ def rule_ids(result: RunResult) -> list[str]:
     return sorted(result.rules) + list(WAIVER_RULES) + extra
 
 
+# diff changes that fail a run like new findings (SPEC §7)
+FAILING_CHANGES = ("introduced", "worsened")
+_LEVEL_RANK = {"deny": 0, "warn": 1}
+
+
+def is_new(finding: Finding) -> bool:
+    """Introduced or worsened by the change under review, and not waived."""
+    return finding.change in FAILING_CHANGES and not finding.waived
+
+
+def importance(finding: Finding) -> tuple[int, int, int]:
+    """Sort key, most important first (SPEC §9): what the change introduces or worsens, then deny,
+    then warn, then waived findings."""
+    return (0 if is_new(finding) else 1, 1 if finding.waived else 0, _LEVEL_RANK.get(finding.level, 2))
+
+
+def by_importance(findings: Iterable[Finding]) -> list[Finding]:
+    """Stable: findings of equal importance keep their (sorted) order."""
+    return sorted(findings, key=importance)
+
+
+def waiver_change(finding: Finding) -> str | None:
+    """`added` or `extended` when the change grants itself the waiver that names this finding (SPEC §5)."""
+    value = getattr(finding, "waiver_change", None)
+    return value if isinstance(value, str) else None
+
+
 def location_text(finding: Finding) -> str:
     return f"{finding.location.file}:{finding.location.line}" if finding.location else ""
 
@@ -62,9 +101,13 @@ def identity_fingerprint(finding: Finding) -> str:
     return hashlib.sha256("|".join(finding.identity).encode("utf-8")).hexdigest()
 
 
+# every diff change a report knows, in the order reports show them
+ALL_CHANGES = tuple(dict.fromkeys(("introduced", "worsened", *CHANGES)))
+
+
 def by_change(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    """diff findings per change, every change present, in CHANGES order."""
-    grouped: dict[str, list[Finding]] = {change: [] for change in CHANGES}
+    """diff findings per change, every change present, introduced and worsened first."""
+    grouped: dict[str, list[Finding]] = {change: [] for change in ALL_CHANGES}
     for finding in findings:
         if finding.change in grouped:
             grouped[finding.change].append(finding)

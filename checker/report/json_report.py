@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from checker.errors import Problem
 from checker.models import Finding, RunResult
 
 
@@ -51,3 +53,14 @@ def render(result: RunResult, stream: TextIO) -> None:
         body = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in items)
         parts.append(f',\n  "{key}": [\n{body}\n  ]' if items else f',\n  "{key}": []')
     stream.write("".join(parts) + "\n}\n")
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {"file": problem.file or None, "line": problem.line or None, "message": problem.message}
+
+
+def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -> None:
+    """SPEC §7: the report of a run that could not be completed."""
+    doc = {"version": 1, "command": command, "error": True, "problems": [problem_dict(p) for p in problems]}
+    json.dump(doc, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
