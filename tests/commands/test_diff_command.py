@@ -706,3 +706,40 @@ def test_audit_and_diff_read_the_same_files(org: GitOrg, monkeypatch: pytest.Mon
     compared = {(f["rule"], f["group"], f["location"]["file"]) for f in doc["findings"] if f["change"] != "resolved"}
     assert audited == compared
     assert ("owner-location", "cn-extra") in {(rule, group) for rule, group, _ in compared}
+
+
+# ---------------------------------------------------------------- person-scope families are judged in diff too
+
+REACH = """\
+# METADATA
+# title: In too many groups with user data
+package access.person.reach
+
+import rego.v1
+
+deny contains {"msg": msg, "measure": n} if {
+\tn := count([g | some g in input.groups; "user_pii" in g.data_classes])
+\tn > 1
+\tmsg := sprintf("%s is in %d groups with user data", [input.person.id, n])
+}
+"""
+
+
+def test_person_scope_findings_are_introduced_and_worsened(org: GitOrg) -> None:
+    on_main(org, {"policies/person/reach/reach.rego": REACH}, "a person-scope rule")  # bob: 2 groups already
+    org.edit(CN, "members: [bob]", "members: [bob, ana]")
+    org.commit("ana joins cn-review: her second group with user data")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
+    assert set(reach) == {"ana", "bob"}
+    assert (reach["ana"]["change"], reach["ana"]["group"], reach["ana"]["location"]) == (
+        "introduced", None, {"file": CN, "line": 6})  # the member entry the change added
+    assert reach["bob"]["change"] == "unchanged"
+    org.write({"inventories/groups/third.yaml": CN_REVIEW.replace("cn-review", "third").replace("owner: li",
+                                                                                                  "owner: bob")})
+    org.commit("bob owns a third group")
+    code, doc, _ = run_diff(org)
+    reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
+    assert (reach["bob"]["change"], reach["bob"]["measure"]) == ("worsened", 3)
+    assert reach["bob"]["location"]["file"] == "inventories/groups/third.yaml"
