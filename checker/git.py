@@ -9,6 +9,7 @@ index or any ref. Every failure becomes a GitError with a message a person can a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import posixpath
 import re
 import tempfile
@@ -162,6 +163,22 @@ class Repository:
             commits.append((sha, dt.datetime.fromtimestamp(int(stamp), dt.UTC)))
         return list(reversed(commits))
 
+    def uncommitted(self, paths: Sequence[str]) -> list[tuple[str, str]]:
+        """(what, path) of every file under `paths` whose work-tree state differs from HEAD: modified,
+        added, deleted, renamed, untracked or ignored (`git status`); empty without a work tree."""
+        if self.root is None:
+            return []
+        status, out, err = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all",
+                                     "--ignored=matching", "--no-renames", "--", *(p or "." for p in paths))
+        if status != 0:
+            raise GitError(f"git status: {err.strip()}")
+        found = []
+        for record in out.split("\0"):
+            if len(record) > 3:
+                code, path = record[:2], record[3:]
+                found.append((_STATUS.get(code.strip()[:1], "changed"), path))
+        return found
+
     def is_shallow(self) -> bool:
         try:
             answer: str = self._repo.git.rev_parse("--is-shallow-repository")
@@ -277,6 +294,15 @@ class Repository:
             pos = end + 1 + size + 1  # the content is followed by a newline
         return found
 
+    def remember(self, data: Iterable[bytes]) -> list[str]:
+        """Blob ids of contents that are not in git (the work tree), kept so that `read` serves them."""
+        shas = []
+        for blob in data:
+            sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob, usedforsecurity=False).hexdigest()
+            self._blob_cache[sha] = blob
+            shas.append(sha)
+        return shas
+
     def read_folder(self, folder: Folder) -> dict[str, bytes]:
         """{display path: bytes} for every blob of a folder listing."""
         data = self.read(b.sha for b in folder.blobs)
@@ -311,8 +337,11 @@ class _Entry:
 
 # Folder names are paths, not patterns (a folder named `*` must not match everything).
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
-# Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another.
-_NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1"}
+# Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another;
+# and `git status` must not refresh the index (it would write it, and nothing here writes).
+_NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_OPTIONAL_LOCKS": "0"}
+_STATUS = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed",
+           "U": "unmerged", "?": "untracked", "!": "ignored"}
 _AMBIGUOUS = re.compile(r"warning: refname '(.*)' is ambiguous\.")
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 

@@ -743,3 +743,41 @@ def test_person_scope_findings_are_introduced_and_worsened(org: GitOrg) -> None:
     reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
     assert (reach["bob"]["change"], reach["bob"]["measure"]) == ("worsened", 3)
     assert reach["bob"]["location"]["file"] == "inventories/groups/third.yaml"
+
+
+# ---------------------------------------------------------------- the work tree (issue 10.6)
+
+
+def test_uncommitted_files_are_named_on_stderr(org: GitOrg) -> None:
+    org.write({".gitignore": "policies/local.rego\n"})
+    org.commit("ignore a local file")
+    org.edit(GROUP, *LI_JOINS)  # modified
+    org.write({"inventories/groups/new.yaml": EXTRA_CN, "policies/local.rego": "package local\n",
+               "README.md": "outside the folders\n"})
+    index = (org.root / ".git/index").read_bytes()
+    code, doc, stderr = run_diff(org)
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}  # the commit is what is compared
+    assert "3 uncommitted file(s) under inventories, policies are not part of the comparison" in stderr
+    for named in (f"{GROUP} (modified)", "inventories/groups/new.yaml (untracked)", "policies/local.rego (ignored)"):
+        assert named in stderr
+    assert "README.md" not in stderr and "--head WORKTREE" in stderr
+    assert (org.root / ".git/index").read_bytes() == index  # git status did not refresh the index
+    org.git("stash", "-q", "--all")
+    _, _, stderr = run_diff(org)
+    assert "uncommitted" not in stderr
+
+
+def test_head_worktree_compares_the_work_tree_as_it_is(org: GitOrg) -> None:
+    code, doc, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}, stderr
+    org.edit(GROUP, *LI_JOINS)  # not committed
+    org.write({"inventories/groups/extra.YAML": EXTRA_CN})
+    code, doc, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 1, stderr
+    assert changes(doc) == {("introduced", "member-location", "li", GROUP, 9), UNCHANGED_CN,
+                            ("introduced", "owner-location", None, "inventories/groups/extra.YAML", 2)}
+    assert doc["head"] == "WORKTREE" and doc["head_commit"] == org.git("rev-parse", "HEAD")
+    assert "uncommitted" not in stderr
+    os.symlink("gone.yaml", org.root / "inventories/broken.yaml")  # read by audit's rules: an error
+    code, _, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 2 and "inventories/broken.yaml" in stderr and "broken symlink" in stderr
