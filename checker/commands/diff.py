@@ -33,7 +33,7 @@ from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
-from checker.inventory import ParsedFile, SourceFile
+from checker.inventory import ParsedFile
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
 
@@ -265,11 +265,10 @@ def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
 
 def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequence[git.Folder]
            ) -> dict[tuple[str, str], ParsedFile]:
-    """(path, blob id) -> ParsedFile; a blob that is the same on both sides is read and parsed once."""
+    """(path, blob id) -> ParsedFile; a blob that is the same on both sides, or was met by an earlier
+    run, is read and parsed once (issue 12.2: the cache is keyed by blob id)."""
     entries = sorted({(b.path, b.sha) for folder in folders for b in folder.blobs})
-    data = repository.read(sha for _, sha in entries)
-    sources = [SourceFile(path, data[sha]) for path, sha in entries]
-    return dict(zip(entries, pipeline.parse_sources(sources, cache, jobs), strict=True))
+    return dict(zip(entries, pipeline.parse_blobs(entries, repository.read, cache, jobs), strict=True))
 
 
 def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet, reuse: dict[int, Any],

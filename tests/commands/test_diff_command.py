@@ -781,3 +781,36 @@ def test_head_worktree_compares_the_work_tree_as_it_is(org: GitOrg) -> None:
     os.symlink("gone.yaml", org.root / "inventories/broken.yaml")  # read by audit's rules: an error
     code, _, stderr = run_diff(org, extra_head="WORKTREE")
     assert code == 2 and "inventories/broken.yaml" in stderr and "broken symlink" in stderr
+
+
+def test_inventory_blobs_are_read_and_parsed_once_across_sides_and_runs(org: GitOrg,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12.2: the parse cache is keyed by blob id, so a warm run reads no inventory file from git."""
+    from checker import git as checker_git
+    from checker import inventory as checker_inventory
+
+    read: list[str] = []
+    parsed: list[str] = []
+    real_cat, real_parse = checker_git.Repository._cat_file, checker_inventory.parse_source
+
+    def counting_cat(self: checker_git.Repository, shas: Any) -> Any:  # the real git, counted
+        read.extend(shas)
+        return real_cat(self, shas)
+
+    def counting_parse(source: Any) -> Any:
+        parsed.append(source.path)
+        return real_parse(source)
+
+    monkeypatch.setattr(checker_git.Repository, "_cat_file", counting_cat)
+    monkeypatch.setattr(checker_inventory, "parse_source", counting_parse)
+    org.edit(GROUP, *LI_JOINS)
+    org.commit()
+    inventory_blobs = {org.git("rev-parse", f"{ref}:{path}") for ref in ("main", "pr") for path in INVENTORY}
+    first = run_diff(org, "--jobs", "1", cache=True)
+    assert first[0] == 1
+    assert sorted(parsed) == sorted([*INVENTORY, GROUP])  # 4 files, one changed: 5 distinct blobs parsed once
+    assert inventory_blobs <= set(read)
+    read.clear()
+    parsed.clear()
+    assert run_diff(org, "--jobs", "1", cache=True) == first
+    assert parsed == [] and not inventory_blobs & set(read)
