@@ -60,16 +60,15 @@ def inputs_to_evaluate(todo: Plan, sides: Sequence[Inventory], as_of: str, keys:
 
 
 def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, RawResult],
-                  rules: Mapping[str, RuleInfo], as_of: str, people_raw: Mapping[str, RawResult] | None = None
+                  rules: Mapping[str, RuleInfo], as_of: str, people: Mapping[str, RawResult] | None = None
                   ) -> list[Finding]:
-    """One side's findings from the shared raw results (group scope by input key, person scope by
-    person id), located in that side's files and waived with that side's waivers (waivers are
-    inventory data)."""
+    """One side's findings from the shared raw results (group scope) and its person-scope results,
+    located in that side's files and waived with that side's waivers (waivers are inventory data)."""
     found: list[Finding] = []
     for gid in sorted(inv.groups):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
-    for pid in sorted(people_raw or {}):
-        found.extend(evaluate.to_person_findings(inv.people[pid], (people_raw or {})[pid], rules))
+    for pid in sorted(people or {}):
+        found.extend(evaluate.to_person_findings(inv.people[pid], (people or {})[pid], rules))
     return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
 
 
@@ -150,11 +149,14 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
-    if finding.group is None and finding.person and finding.rule not in WAIVER_RULES:
-        return _reach_cause(finding, finding.person, base_inv, head_inv) or finding.location
+    if finding.rule in WAIVER_RULES:
+        return finding.location
+    person = head_inv.people.get(finding.person or "")
+    if person is not None and finding.location == person.location:  # a person-scope family's finding
+        return _person_scope_cause(finding, person, base_inv, head_inv) or finding.location
     group = head_inv.groups.get(finding.group or "")
     old_group = base_inv.groups.get(finding.group or "")
-    if finding.rule in WAIVER_RULES or group is None or old_group is None:
+    if group is None or old_group is None:
         return finding.location
     if finding.person:
         # SPEC §7: a member finding points at the member's entry, or at the person's record
@@ -163,6 +165,20 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     else:
         causes = _group_causes(finding, group, old_group, base_inv, head_inv)
     return causes[0] if causes else finding.location
+
+
+def _person_scope_cause(finding: Finding, person: Person, base_inv: Inventory, head_inv: Inventory
+                        ) -> Location | None:
+    """SPEC §3: a person-scope finding a change to a group caused points at the member entry that the
+    change added (in the group the element names, else see _reach_cause); else at the changed field
+    of the person's record."""
+    if not finding.group:
+        return _reach_cause(finding, person.id, base_inv, head_inv)
+    group = head_inv.groups.get(finding.group)
+    old = base_inv.groups.get(finding.group)
+    if group is not None and person.id in group.member_lines and (old is None or person.id not in old.members):
+        return _at(group, group.member_lines[person.id])
+    return _record_change(base_inv.people.get(person.id), person, finding.message)
 
 
 def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, base_inv: Inventory,
