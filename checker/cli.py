@@ -15,11 +15,13 @@ from typing import Any
 import click
 
 from checker import __version__, dates
+from checker.commands import report_problems
 from checker.commands.options import Options
 from checker.engines import ENGINES
-from checker.errors import CheckerError
+from checker.errors import CheckerError, Problem
 from checker.models import FAIL_ON
 from checker.report import FORMATS
+from checker.report.common import printable
 
 
 def _as_of(_ctx: Any, _param: Any, value: str | None) -> str:
@@ -50,13 +52,15 @@ def common_options(func: Callable[..., int]) -> Callable[..., None]:
     @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
                   help="Worker processes (default: number of cores).")
     @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+    @click.option("--sarif-max-results", type=click.IntRange(1, 25_000), default=5_000, show_default=True,
+                  help="sarif: at most this many results, most important first (GitHub shows 5,000, takes 25,000).")
     @functools.wraps(func)
     def wrapper(inventories: Path, policies: Path, as_of: str, engine: str, opa_urls: tuple[str, ...],
                 opa_token: str | None, format_: str, output: str | None, fail_on: str, jobs: int,
-                no_cache: bool, **kwargs: Any) -> None:
+                no_cache: bool, sarif_max_results: int, **kwargs: Any) -> None:
         urls = tuple(u for url in opa_urls for u in url.split())
         options = Options(inventories, policies, as_of, engine, urls, opa_token, format_, output, fail_on,
-                          jobs, not no_cache)
+                          jobs, not no_cache, sarif_max_results=sarif_max_results)
         sys.exit(_run(func, options, **kwargs))
 
     return wrapper
@@ -70,15 +74,19 @@ def _run(func: Callable[..., int], options: Options, **kwargs: Any) -> int:
     try:
         return func(options, **kwargs)
     except CheckerError as exc:
-        for problem in exc.problems:
-            click.echo(f"checker: error: {problem}", err=True)
+        report_problems(options, exc.problems)  # in the chosen format too (SPEC §6)
+        for problem in exc.problems:  # one line each: a name or message cannot forge a workflow command
+            click.echo(f"checker: error: {printable(str(problem))}", err=True)
         click.echo("checker: the run could not be completed (exit 2)", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("checker: interrupted", err=True)
         return 130
-    except Exception:  # fail closed: an unexpected error never reads as a pass
-        click.echo(traceback.format_exc(), err=True)
+    except Exception as exc:  # fail closed: an unexpected error never reads as a pass
+        report_problems(options, [Problem("", None, f"internal error: {type(exc).__name__}: {exc}")])
+        # The frames are checker's own code; the message may carry input: one escaped line.
+        click.echo("".join(traceback.format_tb(exc.__traceback__)) + printable(f"{type(exc).__name__}: {exc}"),
+                   err=True)
         click.echo("checker: internal error; the run could not be completed (exit 2)", err=True)
         return 2
 
@@ -116,11 +124,16 @@ def audit(options: Options, history_since: str | None, history_step: str) -> int
 @click.option("--base", required=True, help="The branch the change merges into.")
 @click.option("--head", default="HEAD", show_default=True)
 @click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
-def diff(options: Options, base: str, head: str, repo: Path) -> int:
+@click.option("--bootstrap", is_flag=True,
+              help="The base has no policies yet (the change adds them): let the head's policies judge.")
+@click.option("--accept-new-waivers", is_flag=True,
+              help="Waivers the change adds or extends suppress the findings it introduces.")
+def diff(options: Options, base: str, head: str, repo: Path, bootstrap: bool, accept_new_waivers: bool) -> int:
     """Pre-merge check: findings the head introduces or resolves against the merge base."""
     from checker.commands.diff import run
 
-    return run(options, base=base, head=head, repo=repo)
+    return run(options, base=base, head=head, repo=repo, bootstrap=bootstrap,
+               accept_new_waivers=accept_new_waivers)
 
 
 @main.command("test")

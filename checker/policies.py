@@ -20,13 +20,14 @@ from checker.yamlload import MAX_DEPTH, Document, YamlProblem, parse
 
 FAMILY_PREFIX = "access."
 POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
+PERSON_PREFIX = "access.person."  # person-scope families (SPEC §3)
 TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Module:
-    path: str  # as shown to users, e.g. policies/owner_location/owner_location.rego
+    path: str  # as shown to users, e.g. policies/access/owner_location/owner_location.rego
     source: str
 
     @property
@@ -53,11 +54,12 @@ class PolicySet:
 
 
 def rule_id_for(package: str) -> str | None:
-    """`access.owner_location` -> `owner-location`; None for packages that are not rule families."""
+    """`access.owner_location` -> `owner-location`, `access.person.sensitive_reach` -> `sensitive-reach`;
+    None for packages that are not rule families (test packages `*_test` included)."""
     if not package.startswith(FAMILY_PREFIX):
         return None
-    name = package[len(FAMILY_PREFIX):]
-    if not name or "." in name:
+    name = package[len(PERSON_PREFIX):] if package.startswith(PERSON_PREFIX) else package[len(FAMILY_PREFIX):]
+    if not name or "." in name or name.endswith("_test"):
         return None
     return name.replace("_", "-")
 
@@ -66,6 +68,10 @@ def is_policy_file(name: str) -> bool:
     """A file the policy folder is read for: the suffix compared case-insensitively, so that `X.REGO`
     is refused by name (see from_files) rather than skipped."""
     return name.lower().endswith(POLICY_SUFFIXES)
+
+
+def scope_of(package: str) -> str:
+    return "person" if package.startswith(PERSON_PREFIX) else "group"
 
 
 def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
@@ -219,6 +225,10 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
                                                        "at the top level"))
         family = families.setdefault(rule_id, {"package": package, "file": module.path, "levels": set(),
                                                "meta": {}})
+        if family["package"] != package:
+            problems.append(Problem(module.path, None, f"package {package} and package {family['package']} "
+                                                       f"({family['file']}) both give rule id {rule_id}"))
+            continue
         family["levels"] |= levels
         meta = package_metadata(module, problems)
         if meta:
@@ -234,7 +244,8 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
             rule_id=rule_id, package=family["package"], file=family["file"],
             levels=tuple(level for level in LEVELS if level in family["levels"]),
             title=str(meta.get("title") or ""), description=str(meta.get("description") or "").strip(),
-            remediation=str(custom.get("remediation") or "").strip(), severity=str(custom.get("severity") or ""))
+            remediation=str(custom.get("remediation") or "").strip(), severity=str(custom.get("severity") or ""),
+            scope=scope_of(family["package"]))
     return rules
 
 

@@ -19,3 +19,4 @@ class Options:
     fail_on: str
     jobs: int
     cache: bool
+    sarif_max_results: int = 5_000  # sarif only (SPEC §9)

@@ -234,7 +234,7 @@ def charts(result: RunResult, groups: Mapping[str, Mapping[str, Any]]) -> str:
                                                             title="Findings by rule")))
     if present and groups:
         def group_field(name: str) -> Callable[[Finding], str]:
-            return lambda f: str(groups.get(f.group, {}).get(name) or "(unknown)")
+            return lambda f: str(groups.get(f.group or "", {}).get(name) or "(unknown)")
         figures.append(figure("Findings by platform", bar_chart(status_bars(present, group_field("platform")),
                                                                 title="Findings by platform")))
         figures.append(figure("Findings by owner location",

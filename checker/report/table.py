@@ -19,7 +19,7 @@ def render(result: RunResult, stream: TextIO) -> None:
     for f in findings:
         where = f"{f.location.file}:{f.location.line}" if f.location else ""
         level = f"{f.level} (waived: {f.waiver})" if f.waived else f.level
-        row = [level, f.rule, f.group, f.person or "", f.message, where]
+        row = [level, f.rule, f.group or "", f.person or "", f.message, where]
         rows.append(([f.change or ""] if diff else []) + row)
     headers = (["change"] if diff else []) + ["level", "rule", "group", "person", "message", "location"]
     if rows:

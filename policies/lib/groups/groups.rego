@@ -6,8 +6,8 @@
 #
 # Only built-ins that behave the same on OPA and on the embedded engine are used:
 # count, object.get, array.concat, is_string, regex.match, split, to_number, floor,
-# sum and sprintf (with %s for strings taken from the input or the data, %d for
-# whole numbers and %v for sets). min, max, sort, concat, format_int and the time.*
+# sum and sprintf (with %s for strings taken from the input or the data and %d for
+# whole numbers; lists reach messages through lib.text.listing, never as %v). min, max, sort, concat, format_int and the time.*
 # parsers are avoided on purpose: the embedded engine gets some of their cases wrong.
 package lib.groups
 
@@ -127,7 +127,20 @@ two_digits(x) := concat("", ["0", format_int(x, 10)]) if {
 	x < 10
 } else := format_int(x, 10)
 
-# Set s for a message (%v), or "none" when it is empty.
-shown(s) := s if {
-	count(s) > 0
-} else := "none"
+# The review_max_age_days that applies to data class c: the class's own, else the top-level one.
+review_max_age(c) := object.get(data.data_classes[c], "review_max_age_days", data.review_max_age_days)
+
+# The review ages that apply to the sensitive classes of group g.
+review_limits(g) := {review_max_age(c) | some c in sensitive_classes(g)}
+
+# The smallest review age among the sensitive classes of group g; undefined when
+# the group holds no sensitive data.
+review_limit(g) := n if {
+	some n in review_limits(g)
+	every m in review_limits(g) {
+		n <= m
+	}
+}
+
+# Date d (YYYY-MM-DD) lies after date as_of: such a date is not on record yet.
+after(d, as_of) if d > as_of
