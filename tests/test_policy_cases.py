@@ -117,5 +117,16 @@ def test_a_duplicate_case_name_across_files_is_refused(example_repo) -> None:
         "rule: departed-owner}\n")
     proc = run_checker("test", cwd=example_repo)
     assert proc.returncode == 2
-    assert "policies/access/departed_owner/more_test.yaml:2: case 'departed owner of a group with user PII' of rule " \
-           "departed-owner is already defined at policies/access/departed_owner/departed_owner_test.yaml:8" in proc.stderr
+    family_path = "policies/access/departed_owner"
+    assert (f"{family_path}/more_test.yaml:2: case 'departed owner of a group with user PII' of rule departed-owner "
+            f"is already defined at {family_path}/departed_owner_test.yaml:8") in proc.stderr
+
+
+@pytest.mark.parametrize(("as_of", "words"), [("2300-01-01", "is not between 1900-01-01 and 2199-12-31"),
+                                               ("'2026-02-30'", "is not a real date")])
+def test_a_case_as_of_outside_the_date_range_is_refused_with_its_line(as_of: str, words: str) -> None:
+    text = f"cases:\n  - {_flow_case('far', 'active', '[]')[:-1]},\n     as_of: {as_of}}}\n"
+    with pytest.raises(PolicyError) as exc:
+        cases.load("p/departed_owner_test.yaml", text.encode(), POLICY_SET.rules)
+    assert [(p.line, p.message) for p in exc.value.problems] == [
+        (3, f"case 'far': as_of '{as_of.strip(chr(39))}' {words}")]
