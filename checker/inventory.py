@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from checker import countries, schema
 from checker.errors import InputError, Problem
 from checker.models import Group, Inventory, Location, Person, Waiver
+from checker.observed.identity import identity_problems
 from checker.walk import walk
 from checker.yamlload import Document, YamlProblem, parse
 
@@ -180,6 +181,7 @@ def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any,
         _add_group(builder, path, doc, index, valid)
     for path, doc, index, valid in builder.waiver_raw:
         _add_waiver(builder, path, doc, index, valid)
+    builder.problems.extend(identity_problems(builder.people, builder.groups))  # SPEC §2 uniqueness
     if builder.problems or builder.consequences:
         raise InputError(_with_causes(builder))
     return Inventory(builder.people, builder.groups, builder.waivers, tuple(f.path for f in files))
@@ -267,7 +269,10 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
         record["name"] = raw["name"]
     record.update(location=raw["location"], employment=raw["employment"],
                   status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
-    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines))
+    accounts = dict(raw.get("accounts") or {})
+    lines = {**lines, **{f"accounts.{k}": v for k, v in doc.keys_at(("people", index, "accounts")).items()}}
+    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines, raw.get("email"),
+                                         accounts))
 
 
 def _person_refs(b: _Builder, path: str, line: int | None, what: str, pid: object) -> None:
@@ -329,7 +334,7 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int, valid: bool) -
                      raw["reviewed"]["by"])
         fields["reviewed"] = dict(raw["reviewed"])
     b.groups[gid] = _keep(b, raw, Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
-                                         member_lines, lines, data_class_lines))
+                                         member_lines, lines, data_class_lines, raw.get("external_id")))
 
 
 def _add_waiver(b: _Builder, path: str, doc: Document, index: int, valid: bool) -> None:

@@ -32,6 +32,9 @@ class Person:
     record: Mapping[str, Any]  # exactly what policies see as a member/owner (SPEC §3)
     location: Location  # the record's `id` line
     field_lines: Mapping[str, int] = field(default_factory=dict)
+    # SPEC §2 identity on the platforms (not part of what policies see): matched against snapshots
+    email: str | None = None
+    accounts: Mapping[str, str] = field(default_factory=dict)  # platform -> account id
 
     @functools.cached_property
     def content_key(self) -> bytes:
@@ -50,6 +53,7 @@ class Group:
     member_lines: Mapping[str, int] = field(default_factory=dict)
     field_lines: Mapping[str, int] = field(default_factory=dict)
     data_class_lines: Mapping[str, int] = field(default_factory=dict)
+    external_id: str | None = None  # SPEC §2: the platform's own id of the group (matched against snapshots)
 
     @property
     def data_classes(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input, memberships, person_input, person_keys
 from checker.models import Finding, Inventory, RuleInfo
+from checker.observed.drift import DRIFT_RULES
 from checker.policies import PolicySet
 from checker.yamlload import Document
 
@@ -32,7 +33,8 @@ def load_policies(path: Path, display: str | None = None) -> PolicySet:
 
 
 def known_for(policy_set: PolicySet) -> inventory.Known:
-    return inventory.Known.from_policy_data(policy_set.data, policy_set.rules)
+    # the drift rules of SPEC §8 are known rule ids too, so waivers may name them
+    return inventory.Known.from_policy_data(policy_set.data, [*policy_set.rules, *DRIFT_RULES])
 
 
 def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
@@ -161,7 +163,13 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
              rules: Mapping[str, RuleInfo], cache: Cache | None = None, policy_key: str = "") -> list[Finding]:
     """Evaluated and waived findings of one inventory, group-scope and person-scope."""
-    cache = cache or NoCache()
+    found = policy_findings(engine_for, inv, as_of, rules, cache or NoCache(), policy_key)
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
+
+
+def policy_findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
+                    rules: Mapping[str, RuleInfo], cache: Cache, policy_key: str) -> list[Finding]:
+    """Findings of every group-scope and person-scope family, before waivers."""
     raw = evaluate_groups(engine_for, inv, as_of, policy_key, cache)
     found: list[Finding] = []
     for gid in sorted(raw):
@@ -169,7 +177,7 @@ def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
     by_person = evaluate_people(engine_for, inv, as_of, policy_key, cache, rules)
     for pid in sorted(by_person):
         found.extend(evaluate.to_person_findings(inv.people[pid], by_person[pid], rules))
-    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
+    return found
 
 
 def shown(path: Path) -> str:

@@ -26,7 +26,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO / ".github" / "workflows"
-WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml")}
+WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml", "drift.yml")}
 ACTION = REPO / "action.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 ALL_ACTIONS_FILES = [*WORKFLOWS.values(), ACTION]

@@ -98,9 +98,18 @@ def report_meta(options: Options, result: RunResult) -> RunResult:
 
 def emit(options: Options, result: RunResult) -> int:
     """Render the finished result and return its exit code (the reporter never decides it)."""
-    render = report.get(options.format)
-    with timings.phase(f"report ({options.format})"), output_stream(options) as stream:
-        render(report_meta(options, result), stream)
+    result = dataclasses.replace(result, fail_on=options.fail_on)  # what reports say fails the run
+    render = report.get(options.format, report.Display(options.color, options.show_unchanged))
+    try:
+        with timings.phase(f"report ({options.format})"), output_stream(options) as stream:
+            render(report_meta(options, result), stream)
+            stream.flush()
+    except BrokenPipeError:
+        if options.output not in (None, "-"):
+            raise
+        # The reader left (`checker audit | head`): the run is complete and its verdict stands, as with
+        # grep and ruff. Standard output goes nowhere from now on, so the exit flush cannot fail either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return result.exit_code(options.fail_on)
 
 

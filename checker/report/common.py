@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 
+from checker.escapes import escape_controls
 from checker.models import CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
 
 # What reports say about the checker's own rules (SPEC §5); policies' rules come from # METADATA.
@@ -33,14 +33,12 @@ CHECKER_RULES: Mapping[str, RuleInfo] = {
 
 
 # C0 controls but tab, DEL, C1 controls, and the Unicode line and paragraph separators
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def printable(text: str) -> str:
     """One line of plain text: control characters (line breaks too) shown as escapes, so that no file name
     or message can start a line of its own in a log (a forged workflow command) or move the cursor."""
-    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r"}.get(m.group(), f"\\x{ord(m.group()):02x}")
-                        if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return escape_controls(text)
 
 
 def fail_on(result: RunResult) -> str:

@@ -13,8 +13,8 @@ from checker.models import Finding, RunResult
 def finding_dict(finding: Finding) -> dict[str, Any]:
     location = None
     if finding.location is not None:
-        location = {"file": finding.location.file, "line": finding.location.line}
-    return {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
+        location = {"file": finding.location.file, "line": finding.location.line or None}  # 0: no line (§7)
+    return {"rule": finding.rule, "level": finding.level, "group": finding.group or None, "person": finding.person,
             "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
             "change": finding.change, "location": location,
             # SPEC §3, §5: present only when there is one, so audit documents stay as they were
@@ -33,6 +33,8 @@ def document(result: RunResult) -> dict[str, Any]:
     }
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
+    if "observed" in result.meta:  # SPEC §7: the snapshots an --observed run judged
+        doc["observed"] = result.meta["observed"]
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
     # what diff and --history add to SPEC §7
     for key in ("base", "head", "merge_base", "base_commit", "head_commit", "policies_commit", "bootstrap",

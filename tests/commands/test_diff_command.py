@@ -467,7 +467,7 @@ def test_command_line_table_output(org: GitOrg) -> None:
     proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
                        "--format", "table")
     assert proc.returncode == 1, proc.stderr
-    assert "introduced" in proc.stdout and f"{GROUP}:9" in proc.stdout
+    assert "Introduced (1)" in proc.stdout and f"\n{GROUP}\n  9  deny  member-location" in proc.stdout
     proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
                        "--fail-on", "never")
     assert proc.returncode == 0, proc.stderr
