@@ -479,7 +479,7 @@ def test_command_line_table_output(org: GitOrg) -> None:
 WAIVERS = "inventories/waivers.yaml"
 
 
-DEFAULTS = {"reason": "tracked in SEC-1", "approved_by": "eva", "expires": "9999-12-31"}
+DEFAULTS = {"reason": "tracked in SEC-1", "approved_by": "eva", "expires": "2199-12-31"}
 
 
 def waiver_file(*waivers: dict[str, str]) -> dict[str, str]:
