@@ -18,6 +18,7 @@ from functools import partial
 from importlib import metadata
 from typing import Any
 
+from checker import rego_scan
 from checker.engines import SCOPES, EngineOptions, RawResult, entry_query
 from checker.engines.embedded_errors import NO_LOCATION, compile_problems, evaluation_problem
 from checker.engines.workers import context, die_with_parent
@@ -28,6 +29,8 @@ from checker.policies import PolicySet
 from checker.progress import Progress
 
 BATCH_SIZE = 32
+MAX_POLICY_BYTES = 256 * 1024  # all evaluated modules together; the shipped pack is ~12 KB
+MAX_STATEMENTS = 2000  # top-level statements (rules, functions, imports) in all of them
 MAX_FAILURES_SHOWN = 20
 
 
@@ -182,10 +185,31 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def check_size(policy_set: PolicySet) -> None:
+    """rego-cpp compiles in superlinear time (2,000 one-line rules: ~6 s; 4,000: ~45 s, per worker):
+    past these documented limits the embedded engine refuses the policies (exit 2) rather than hold
+    the run; OPA compiles them in about linear time."""
+    total = sum(len(module.source.encode()) for module in policy_set.modules)
+    statements = {module.path: rego_scan.statement_count(module.source) for module in policy_set.modules}
+    largest = max(policy_set.modules, key=lambda m: len(m.source), default=None)
+    where = largest.path if largest is not None else ""
+    if total > MAX_POLICY_BYTES:
+        raise PolicyError([Problem(where, None, f"the policy modules total {total:,} bytes, over the embedded "
+                                                f"engine's limit of {MAX_POLICY_BYTES:,} (it compiles in "
+                                                f"superlinear time; this is the largest module) — use --engine opa")])
+    if sum(statements.values()) > MAX_STATEMENTS:
+        busiest = max(statements, key=lambda path: statements[path])
+        raise PolicyError([Problem(busiest, None, f"the policy modules hold {sum(statements.values()):,} top-level "
+                                                  f"statements, over the embedded engine's limit of "
+                                                  f"{MAX_STATEMENTS:,} (it compiles in superlinear time; this "
+                                                  f"module holds {statements[busiest]:,}) — use --engine opa")])
+
+
 class EmbeddedEngine:
     def __init__(self, policy_set: PolicySet, options: EngineOptions) -> None:
         from checker.engines.embedded_capabilities import check_policies
 
+        check_size(policy_set)
         refused = check_policies({m.path: m.source for m in policy_set.modules}, regopy_version())
         if refused:
             raise PolicyError([Problem(path, line, message) for path, line, _name, message in refused])

@@ -90,3 +90,18 @@ def test_an_evaluation_error_naming_a_rule_is_located() -> None:
 def test_what_cannot_be_located_says_so() -> None:
     [problem] = compile_problems("(rego-errorseq (error (errormsg 4:boom)))", {"p/x.rego": HEADER})
     assert problem.file == "" and NO_LOCATION in problem.message
+
+
+def test_policies_past_the_compile_limits_are_refused_naming_the_module() -> None:
+    from checker.engines.embedded import MAX_POLICY_BYTES, MAX_STATEMENTS
+
+    family = (HEADER + 'deny contains "m" if false\n').encode()
+    many = HEADER.replace("access.x", "lib.many") + "".join(f"r{i} := {i}\n" for i in range(MAX_STATEMENTS))
+    with pytest.raises(PolicyError) as caught:
+        make_engine("embedded", from_files({"p/many.rego": many.encode(), "p/x.rego": family}), EngineOptions())
+    [problem] = caught.value.problems
+    assert problem.file == "p/many.rego" and f"limit of {MAX_STATEMENTS:,}" in problem.message
+    ones = ", ".join(["1"] * (MAX_POLICY_BYTES // 3))
+    big = HEADER + f'deny contains "m" if count(big) < 1\n\nbig := [{ones}]\n'
+    with pytest.raises(PolicyError, match=f"limit of {MAX_POLICY_BYTES:,}"):
+        make_engine("embedded", from_files({"p/big.rego": big.encode()}), EngineOptions())
