@@ -20,7 +20,7 @@ ENGINES = ("embedded", "opa")
 # What one input describes, and so which rule families judge it. A new scope (the person scope of
 # SPEC §3: packages access.person.<name>) is one entry here plus its case in rule_scope(); both
 # engines build one query per scope from these and evaluate(inputs, scope) picks it.
-SCOPES = ("group",)
+SCOPES = ("group", "person")
 
 
 DEFAULT_TIMEOUT = 60.0
@@ -63,8 +63,8 @@ class PolicyEngine(Protocol):
 
 
 def rule_scope(rule: RuleInfo) -> str:
-    """The scope of inputs a rule family judges."""
-    return "group"
+    """The scope of inputs a rule family judges (policies.scope_of its package)."""
+    return rule.scope
 
 
 def scope_rules(policy_set: PolicySet, scope: str) -> dict[str, RuleInfo]:
