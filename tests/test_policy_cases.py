@@ -25,7 +25,7 @@ def engine() -> Iterator[PolicyEngine]:
 
 def test_every_rule_family_has_cases_and_rego_tests() -> None:
     families = {r.rule_id for r in POLICY_SET.rules.values()}
-    assert len(families) == 8
+    assert len(families) == 11
     assert {c.rule for c in CASES} == families
     test_files = {m.path for m in POLICY_SET.test_modules}
     for rule in POLICY_SET.rules.values():
@@ -35,7 +35,7 @@ def test_every_rule_family_has_cases_and_rego_tests() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}: {c.name}" for c in CASES])
 def test_case(engine: PolicyEngine, case: Case) -> None:
-    raw = engine.evaluate([(case.key, case.input())])[case.key]
+    raw = engine.evaluate([(case.key, case.input())], case.scope)[case.key]
     outcome = cases.outcome(case, raw)
     assert outcome.passed, outcome.explain()
 
@@ -47,7 +47,7 @@ def test_checker_test_command_passes_on_the_shipped_pack() -> None:
 
 
 def test_checker_test_command_fails_on_a_wrong_expectation(example_repo) -> None:
-    path = example_repo / "policies" / "departed_owner" / "departed_owner_test.yaml"
+    path = example_repo / "policies" / "access" / "departed_owner" / "departed_owner_test.yaml"
     text = path.read_text()
     path.write_text(text.replace("findings: []", "findings: [{level: deny}]", 1))
     assert text != path.read_text()
