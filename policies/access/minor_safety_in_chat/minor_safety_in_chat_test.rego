@@ -47,6 +47,7 @@ test_other_sensitive_data_in_a_chat if {
 }
 
 test_chat_without_data_classes if {
-	inp := {"as_of": "2026-11-29", "group": {"id": "g1", "platform": "lark", "kind": "chat", "owner": mei, "members": [mei]}}
+	group := {"id": "g1", "platform": "lark", "kind": "chat", "owner": mei, "members": [mei]}
+	inp := {"as_of": "2026-11-29", "group": group}
 	count(minor_safety_in_chat.deny) == 0 with input as inp
 }

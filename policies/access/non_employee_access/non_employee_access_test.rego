@@ -55,7 +55,8 @@ test_one_finding_per_non_employee if {
 }
 
 test_employees_only if {
-	count(non_employee_access.deny) == 0 with input as mk_input(["government_id", "user_pii"], mei, [mei, person("joe.park", "employee")])
+	joe := person("joe.park", "employee")
+	count(non_employee_access.deny) == 0 with input as mk_input(["government_id", "user_pii"], mei, [mei, joe])
 }
 
 test_sensitive_but_not_employees_only if {

@@ -19,7 +19,9 @@ mk_input(classes, n) := {"as_of": "2026-11-29", "group": {
 	"members": array.concat([owner], fillers(n - 1)),
 }}
 
-fillers(n) := [{"id": sprintf("m%03d", [i]), "location": "US", "employment": "employee"} | some i in numbers.range(1, n)]
+fillers(n) := [{"id": sprintf("m%03d", [i]), "location": "US", "employment": "employee"} |
+	some i in numbers.range(1, n)
+]
 
 test_exactly_at_the_limit if {
 	count(sensitive_group_size.deny) == 0 with input as mk_input(["minor_safety"], 25)

@@ -22,7 +22,8 @@ mk_input(classes, jurisdictions) := {"as_of": "2026-11-29", "group": {
 without(inp, key) := {"as_of": inp.as_of, "group": object.remove(inp.group, [key])}
 
 test_sensitive_group_without_jurisdictions if {
-	findings := subject_jurisdiction_missing.deny with input as without(mk_input(["user_pii"], ["US"]), "subject_jurisdictions")
+	inp := without(mk_input(["user_pii"], ["US"]), "subject_jurisdictions")
+	findings := subject_jurisdiction_missing.deny with input as inp
 	count(findings) == 1
 	some msg in findings
 	contains(msg, "g1")
