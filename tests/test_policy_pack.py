@@ -65,7 +65,8 @@ LISTINGS = [
     (["user_pii_ext", "user_pii"], "user_pii and user_pii_ext"),
     (["b", "a", "d", "c", "e"], "a, b, c, d and e"),
 ]
-LISTING_QUERY = 'x := {"out": data.lib.text.listing(input.items), "in_message": sprintf("(%s)", [data.lib.text.listing(input.items)])}'
+LISTING_QUERY = ('x := {"out": data.lib.text.listing(input.items), '
+                 '"in_message": sprintf("(%s)", [data.lib.text.listing(input.items)])}')
 
 
 def test_listing_on_the_embedded_engine() -> None:
