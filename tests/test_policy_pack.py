@@ -233,3 +233,23 @@ def test_policy_set_layout_is_what_checker_reads() -> None:
     pack: PolicySet = POLICY_SET
     assert {r.file.split("/")[1] for r in pack.rules.values()} == {"access"}
     assert len(pack.case_files) == len(pack.rules)
+
+
+def test_reach_changes_point_at_the_member_entry_that_added_the_reach() -> None:
+    """What diff needs to locate a person-scope finding a change introduced (SPEC §3, §7)."""
+    from checker.evaluate import reach_changes
+
+    base = pipeline.load_inventory(ROOT / "inventories", POLICY_SET, "inventories")
+    group = base.groups["lark-us-ttsafety-escalations"]  # dana.kowalski's fourteenth, if she joins
+    joined = dataclasses.replace(group, members=(*group.members, "dana.kowalski"),
+                                 member_lines={**group.member_lines, "dana.kowalski": 99})
+    head = dataclasses.replace(base, groups={**base.groups, group.id: joined})
+    assert reach_changes("dana.kowalski", base, head) == [dataclasses.replace(group.location, line=99)]
+    assert reach_changes("dana.kowalski", base, base) == []  # only her record could have changed
+    # Everyone already in the group sees its member_count change: their entries are the cause.
+    assert reach_changes("mei.chen", base, head) == [
+        dataclasses.replace(group.location, line=group.member_lines["mei.chen"])]
+    # A description is not part of what person-scope families see.
+    described = dataclasses.replace(group, fields={**group.fields, "description": "new"})
+    assert reach_changes("mei.chen", base, dataclasses.replace(base, groups={**base.groups,
+                                                                             group.id: described})) == []
