@@ -106,7 +106,7 @@ def test_bad_policy_exits_2_naming_the_file(example_repo: Path) -> None:
     for command in ("audit", "validate"):
         proc = run_checker(command, cwd=example_repo)
         assert proc.returncode == 2, proc.stderr
-        assert "policies/owner_location/owner_location.rego" in proc.stderr
+        assert "policies/access/owner_location/owner_location.rego" in proc.stderr
         assert proc.stdout == ""  # rego-cpp's own error print must not corrupt the report stream
 
 

@@ -26,7 +26,7 @@ def engine() -> Iterator[PolicyEngine]:
 
 def test_every_rule_family_has_cases_and_rego_tests() -> None:
     families = {r.rule_id for r in POLICY_SET.rules.values()}
-    assert len(families) == 8
+    assert len(families) == 11
     assert {c.rule for c in CASES} == families
     test_files = {m.path for m in POLICY_SET.test_modules}
     for rule in POLICY_SET.rules.values():
@@ -36,7 +36,7 @@ def test_every_rule_family_has_cases_and_rego_tests() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}: {c.name}" for c in CASES])
 def test_case(engine: PolicyEngine, case: Case) -> None:
-    raw = engine.evaluate([(case.key, case.input())])[case.key]
+    raw = engine.evaluate([(case.key, case.input())], case.scope)[case.key]
     outcome = cases.outcome(case, raw)
     assert outcome.passed, outcome.explain()
 

@@ -62,7 +62,7 @@ def filter_form(findings: Sequence[Finding]) -> str:
 
 
 def finding_order(finding: Finding) -> tuple[Any, ...]:
-    return (STATUSES.index(status(finding)), finding.rule, finding.group, finding.person or "",
+    return (STATUSES.index(status(finding)), finding.rule, finding.group or "", finding.person or "",
             finding.waiver or "", finding.message)
 
 
