@@ -104,7 +104,12 @@ def render(result: RunResult) -> str:
 
 
 def finding_rows(dom: Node) -> list[Node]:
-    return dom.find("table", id="findings-table").find("tbody").find_all("tr")
+    """Every finding's row, across the table's row groups (one <tbody> per group, opened by its heading)."""
+    return [row for body in group_bodies(dom) for row in body.find_all("tr") if "data-rule" in row.attrs]
+
+
+def group_bodies(dom: Node) -> list[Node]:
+    return dom.find("table", id="findings-table").find_all("tbody")
 
 
 def stats(dom: Node) -> dict[str, int]:
@@ -250,8 +255,9 @@ def test_every_finding_is_one_row_with_its_rule_metadata_and_location() -> None:
         assert finding.message in text
         assert row.get("data-status") == ("waived" if finding.waived else finding.level)
         info = RULES.get(finding.rule)
-        if info is not None:
-            assert info.title in text and info.remediation in text
+        if info is not None:  # the title as a tooltip; the remediation once, under Rules
+            assert row.find("a", href=f"#rule-{finding.rule}").get("title") == info.title
+            assert info.remediation not in text
         links = row.find_all("a", **{"class": "loc"})
         if finding.location is None:
             assert links == []
@@ -259,8 +265,23 @@ def test_every_finding_is_one_row_with_its_rule_metadata_and_location() -> None:
         (link,) = links
         assert link.text() == f"{finding.location.file}:{finding.location.line}"
         assert (link.get("data-file"), link.get("data-line")) == (finding.location.file, str(finding.location.line))
-    assert [r.get("data-status") for r in rows] == sorted((r.get("data-status") for r in rows),
-                                                          key=("deny", "warn", "waived").index), "open deny first"
+    order = ("deny", "warn", "waived").index
+    bodies = group_bodies(parse(render(result)))
+    for body in bodies:
+        statuses = [r.get("data-status") for r in body.find_all("tr") if "data-rule" in r.attrs]
+        assert statuses == sorted(statuses, key=order), "open deny first within a group"
+        assert body.find("tr", **{"class": "group-head"}).find("code").text() == body.get("data-group")
+    firsts = [min(order(r.get("data-status")) for r in b.find_all("tr") if "data-rule" in r.attrs) for b in bodies]
+    assert firsts == sorted(firsts), "groups with open deny findings first"
+    assert len(bodies) == len({f.group for f in result.findings}), "one row group per group"
+
+
+def test_group_headings_say_what_the_inventory_says_of_the_group() -> None:
+    dom = parse(render(full_result()))
+    (body,) = [b for b in group_bodies(dom) if b.get("data-group") == "lark-ttsafety-general"]
+    heading = body.find("tr", **{"class": "group-head"}).text()
+    assert "lark-ttsafety-general" in heading and "lark · chat · owner" in heading and "members" in heading
+    assert "open deny" in heading
 
 
 def test_rules_section_lists_metadata_and_counts() -> None:
@@ -305,8 +326,10 @@ def test_hostile_text_shows_up_as_text_and_never_as_markup() -> None:
     (row,) = [r for r in finding_rows(dom) if r.get("data-group") == HOSTILE_GROUP]
     assert row.get("data-person") == HOSTILE_PERSON
     text = row.text()
-    assert HOSTILE_MESSAGE in text and HOSTILE_GROUP in text and HOSTILE_PERSON in text
-    assert "Remove the member </div><script>alert(2)</script>" in text
+    assert HOSTILE_MESSAGE in text and HOSTILE_PERSON in text
+    (body,) = [b for b in group_bodies(dom) if b.get("data-group") == HOSTILE_GROUP]
+    assert HOSTILE_GROUP in body.find("tr", **{"class": "group-head"}).text()
+    assert "Remove the member </div><script>alert(2)</script>" in dom.find("tr", id="rule-member-location").text()
     assert "<script>alert" not in document and "<img" not in document
     assert HOSTILE_GROUP in [t.text() for t in dom.find_all("text")], "a chart label, as text"
     changes = dom.find("table", **{"class": "changes sortable"})
@@ -567,3 +590,70 @@ def test_example_org_every_json_finding_is_a_row(example_run: tuple[str, dict[st
         assert (ROOT / link.get("href")).is_file(), "the relative link resolves from where the checker ran"
     for pattern in EXTERNAL:
         assert not pattern.search(document)
+
+
+# ---------------------------------------------------------------- diff reports
+
+
+@dataclass(frozen=True)
+class GrantedFinding(Finding):
+    """A Finding with SPEC §5's `waiver_change` (an exception the change grants itself)."""
+
+    waiver_change: str | None = None
+
+
+DIFF_META: dict[str, Any] = {"base": "origin/main", "head": "HEAD", "base_commit": "a" * 40,
+                             "head_commit": "b" * 40, "merge_base": "c" * 40, "policies_commit": "a" * 40}
+
+
+def diff_result(**changes: Any) -> RunResult:
+    findings = (FINDINGS[4].with_(change="unchanged"), FINDINGS[2].with_(change="resolved"),
+                FINDINGS[0].with_(change="introduced"), FINDINGS[3].with_(change="introduced"),
+                GrantedFinding("owner-location", "deny", "lark-us-new", None, "owner works from SG",
+                               loc("inventories/groups/lark/us-new.yaml", 2), waiver="w-2026-099",
+                               change="introduced", waiver_change="added"))
+    return full_result(**{"command": "diff", "findings": findings, "meta": DIFF_META, **changes})
+
+
+def test_diff_headline_shows_refs_and_commits() -> None:
+    header = parse(render(diff_result())).find("header")
+    facts = {dt.text(): dd for div in header.find("dl").find_all("div")
+             for dt, dd in [(div.find("dt"), div.find("dd"))]}
+    assert facts["Base"].text() == "origin/main " + "a" * 12 and facts["Base"].find("code", data_commit="a" * 40)
+    assert facts["Head"].text() == "HEAD " + "b" * 12
+    assert facts["Merge base"].text() == "c" * 12 and facts["Policies from"].text() == "a" * 12
+    bootstrap = parse(render(diff_result(meta={**DIFF_META, "bootstrap": True}))).find("header")
+    assert bootstrap.find("p", **{"class": "bootstrap"}).text().startswith("Bootstrap: the base has no policies")
+    assert "Bootstrap" not in header.text()
+
+
+def test_diff_lists_introduced_first_and_offers_a_change_filter() -> None:
+    dom = parse(render(diff_result()))
+    rows = finding_rows(dom)
+    changes = [r.get("data-change") for r in rows]
+    assert changes[:3] == ["introduced"] * 3, "groups with introduced findings come first"
+    options = [o.get("value") for o in dom.find("form", id="findings-filter").find("select", name="change")
+               .find_all("option")]
+    assert options == ["", "introduced", "resolved", "unchanged"]
+    assert dom.find_all("select", name="change") and not parse(render(full_result())).find_all("select", name="change")
+
+
+def test_exceptions_the_change_grants_have_a_section_of_their_own() -> None:
+    dom = parse(render(diff_result()))
+    section = dom.find("section", id="exceptions")
+    (row,) = section.find("tbody").find_all("tr")
+    assert row.get("data-waiver") == "w-2026-099" and "added" in row.text() and "lark-us-new" in row.text()
+    assert "--accept-new-waivers" in section.text()
+    (finding,) = [r for r in finding_rows(dom) if r.get("data-waiver") == "w-2026-099"]
+    assert "added by this change, not applied" in finding.text() and finding.get("data-status") == "deny"
+    assert parse(render(full_result())).find_all("section", id="exceptions") == []
+
+
+def test_waivers_table_always_has_rule_expiry_and_reason_columns() -> None:
+    for result in (full_result(), diff_result(meta=DIFF_META)):
+        table = parse(render(result)).find("section", id="waivers").find("table")
+        headers = [th.text() for th in table.find("thead").find_all("th")]
+        assert {"Rule", "Expires", "Reason"} <= set(headers)
+        for row in table.find("tbody").find_all("tr"):
+            cells = dict(zip(headers, (td.text() for td in row.find_all("td")), strict=True))
+            assert all(cells[h] for h in ("Rule", "Expires", "Reason")), cells  # a value, or "not recorded"
