@@ -34,6 +34,7 @@ from checker import __version__
 from checker.models import CHANGES, Finding, RunResult
 from checker.report.common import fail_on, plural, rule_ids, rule_info
 from checker.report.html_assets import CONTENT_SECURITY_POLICY, SCRIPT, STYLE
+from checker.report.html_drift import drift_section
 from checker.report.html_findings import exceptions_section, findings_section, waivers_section
 from checker.report.html_markup import (
     STATUS_LABELS,
@@ -176,7 +177,7 @@ def charts(result: RunResult, groups: Mapping[str, Mapping[str, Any]]) -> str:
                                                             title="Findings by rule")))
     if present and groups:
         def group_field(name: str) -> Callable[[Finding], str]:
-            return lambda f: str(groups.get(f.group, {}).get(name) or "(unknown)")
+            return lambda f: str(groups.get(f.group or "", {}).get(name) or "(unknown)")
         figures.append(figure("Findings by platform", bar_chart(status_bars(present, group_field("platform")),
                                                                 title="Findings by platform")))
         figures.append(figure("Findings by owner location",
@@ -283,7 +284,8 @@ def document(result: RunResult) -> str:
     groups = groups_by_id(result)
     parts = [("charts", "Overview", charts(result, groups)),
              ("exceptions", "Exceptions", exceptions_section(result)),
-             ("findings", "Findings", findings_section(result, groups)), ("rules", "Rules", rules_section(result)),
+             ("findings", "Findings", findings_section(result, groups)), ("drift", "Drift", drift_section(result)),
+             ("rules", "Rules", rules_section(result)),
              ("waivers", "Waivers", waivers_section(result)), ("trend", "Trend", trend_section(result))]
     present = [(i, t, html) for i, t, html in parts if html]
     title = f"{page_title(result)} as of {result.as_of}"

@@ -29,12 +29,6 @@ EXPIRING_SOON_DAYS = 30
 CHANGE_ORDER = ("introduced", "worsened", "resolved", "unchanged")
 
 
-def waiver_change(finding: Finding) -> str:
-    """SPEC §5: "added" / "extended" when the change itself grants the waiver that would cover the finding."""
-    value = getattr(finding, "waiver_change", None)
-    return value if isinstance(value, str) else ""
-
-
 def finding_rank(finding: Finding) -> tuple[int, int]:
     """Introduced first (in a diff), then open deny, open warn, waived."""
     change = finding.change or ""
@@ -50,8 +44,8 @@ def finding_row(finding: Finding, result: RunResult, base: str, with_change: boo
     level = badge(st, finding.level if not finding.waived else f"{finding.level}, waived")
     loc_key = f"{finding.location.file}:{finding.location.line:09d}" if finding.location else ""
     waiver = code(finding.waiver)
-    if waiver_change(finding):
-        waiver += f' <span class="sub">{e(waiver_change(finding))} by this change, not applied</span>'
+    if finding.waiver_change:
+        waiver += f' <span class="sub">{e(finding.waiver_change or "")} by this change, not applied</span>'
     attrs = (f'class="st-{e(st)}" data-status="{e(st)}" data-level="{e(finding.level)}" '
              f'data-rule="{e(finding.rule)}" data-group="{e(finding.group)}" data-person="{e(finding.person or "")}" '
              f'data-waived="{"true" if finding.waived else "false"}" data-waiver="{e(finding.waiver or "")}"')
@@ -80,7 +74,8 @@ def group_head(group: str, findings: Sequence[Finding], columns: int, summary: M
             facts.append(plural(summary["members"], "member"))
     counts = {s: sum(1 for f in findings if status(f) == s) for s in STATUSES}
     tally = ", ".join(f"{n} {STATUS_LABELS[s]}" for s, n in counts.items() if n)
-    return (f'<tr class="group-head"><th colspan="{columns}" scope="rowgroup"><code>{e(group)}</code>'
+    name = f"<code>{e(group)}</code>" if group else "Findings about a person, in no one group"
+    return (f'<tr class="group-head"><th colspan="{columns}" scope="rowgroup">{name}'
             + (f' <span class="sub">{e(" · ".join(facts))}</span>' if facts else "")
             + f' <span class="tally">{e(tally)}</span></th></tr>')
 
@@ -116,7 +111,7 @@ def findings_section(result: RunResult, groups: Mapping[str, Mapping[str, Any]])
         return section("findings", "Findings", '<p class="empty">No findings.</p>')
     per_group: dict[str, list[Finding]] = {}
     for finding in shown:
-        per_group.setdefault(finding.group, []).append(finding)
+        per_group.setdefault(finding.group or "", []).append(finding)
     order = sorted(per_group, key=lambda g: (min(map(finding_rank, per_group[g])), g))
     base = meta_text(result, "source_link_base")
     headers = ("Level", "Rule", "Person", "Message", "Location", "Waiver") + (("Change",) if diff else ())
@@ -138,16 +133,16 @@ def findings_section(result: RunResult, groups: Mapping[str, Mapping[str, Any]])
 
 def exceptions_section(result: RunResult) -> str:
     """SPEC §5: findings the change introduces that a waiver it adds or extends would cover (not applied)."""
-    granted = [f for f in result.findings if waiver_change(f)]
+    granted = [f for f in result.findings if f.waiver_change]
     if not granted:
         return ""
     base = meta_text(result, "source_link_base")
     rows = [f'<tr data-waiver="{e(f.waiver or "")}">' + cell(badge(status(f)), label="Level")
             + cell(code(f.rule), label="Rule") + cell(code(f.group), label="Group")
             + cell(code(f.person), label="Person" if f.person else "")
-            + cell(code(f.waiver), label="Waiver") + cell(e(waiver_change(f)), label="By this change")
+            + cell(code(f.waiver), label="Waiver") + cell(e(f.waiver_change or ""), label="By this change")
             + cell(location_link(f, base), css_class="where", label="Location") + "</tr>"
-            for f in sorted(granted, key=lambda f: (f.group, f.rule, f.person or ""))]
+            for f in sorted(granted, key=lambda f: (f.group or "", f.rule, f.person or ""))]
     intro = ('<p class="note">Findings this change introduces that a waiver it adds or extends would cover. '
              "They are not waived: a waiver covers what a change introduces once it is merged on its own "
              "(or with --accept-new-waivers).</p>")

@@ -110,5 +110,6 @@ def location_link(finding: Finding, base: str) -> str:
     if finding.location is None:
         return ""
     file, line = finding.location.file, finding.location.line
+    shown = f"{breakable_path(file)}:{line}" if line else breakable_path(file)  # no line: a platform's group
     return (f'<a class="loc" href="{e(source_href(file, line, base))}" data-file="{e(file)}" '
-            f'data-line="{line}">{breakable_path(file)}:{line}</a>')
+            f'data-line="{line}">{shown}</a>')

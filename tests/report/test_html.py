@@ -579,11 +579,11 @@ def test_example_org_headline_matches_the_json_of_the_same_run(example_run: tupl
 def test_example_org_every_json_finding_is_a_row(example_run: tuple[str, dict[str, Any]]) -> None:
     document, doc = example_run
     rows = finding_rows(parse(document))
-    expected = sorted((f["rule"], f["group"], f["person"] or "", f["waiver"] or "") for f in doc["findings"])
+    expected = sorted((f["rule"], f["group"] or "", f["person"] or "", f["waiver"] or "") for f in doc["findings"])
     assert sorted(map(row_identity, rows)) == expected
     by_identity = {row_identity(r): r for r in rows}
     for f in doc["findings"]:
-        row = by_identity[(f["rule"], f["group"], f["person"] or "", f["waiver"] or "")]
+        row = by_identity[(f["rule"], f["group"] or "", f["person"] or "", f["waiver"] or "")]
         assert f["message"] in row.text()
         link = row.find("a", **{"class": "loc"})
         assert (link.get("data-file"), int(link.get("data-line"))) == (f["location"]["file"], f["location"]["line"])
@@ -595,12 +595,6 @@ def test_example_org_every_json_finding_is_a_row(example_run: tuple[str, dict[st
 # ---------------------------------------------------------------- diff reports
 
 
-@dataclass(frozen=True)
-class GrantedFinding(Finding):
-    """A Finding with SPEC §5's `waiver_change` (an exception the change grants itself)."""
-
-    waiver_change: str | None = None
-
 
 DIFF_META: dict[str, Any] = {"base": "origin/main", "head": "HEAD", "base_commit": "a" * 40,
                              "head_commit": "b" * 40, "merge_base": "c" * 40, "policies_commit": "a" * 40}
@@ -609,7 +603,7 @@ DIFF_META: dict[str, Any] = {"base": "origin/main", "head": "HEAD", "base_commit
 def diff_result(**changes: Any) -> RunResult:
     findings = (FINDINGS[4].with_(change="unchanged"), FINDINGS[2].with_(change="resolved"),
                 FINDINGS[0].with_(change="introduced"), FINDINGS[3].with_(change="introduced"),
-                GrantedFinding("owner-location", "deny", "lark-us-new", None, "owner works from SG",
+                Finding("owner-location", "deny", "lark-us-new", None, "owner works from SG",
                                loc("inventories/groups/lark/us-new.yaml", 2), waiver="w-2026-099",
                                change="introduced", waiver_change="added"))
     return full_result(**{"command": "diff", "findings": findings, "meta": DIFF_META, **changes})
