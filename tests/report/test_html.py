@@ -8,7 +8,9 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -651,3 +653,33 @@ def test_waivers_table_always_has_rule_expiry_and_reason_columns() -> None:
         for row in table.find("tbody").find_all("tr"):
             cells = dict(zip(headers, (td.text() for td in row.find_all("td")), strict=True))
             assert all(cells[h] for h in ("Rule", "Expires", "Reason")), cells  # a value, or "not recorded"
+
+
+def test_a_real_diff_report_shows_refs_waivers_and_introduced_first(example_repo: Path) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=example_repo, env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "org")
+    base = git("rev-parse", "HEAD")
+    git("checkout", "-qb", "change")
+    group = example_repo / "inventories" / "groups" / "lark" / "sg-us-appeals.yaml"
+    group.write_text(group.read_text().replace("kind: case-queue", "kind: chat"), encoding="utf-8")
+    group.write_text(group.read_text().replace("data_classes: [", "data_classes: [minor_safety, "), encoding="utf-8")
+    git("commit", "-qam", "a change")
+    page = example_repo / "diff.html"
+    run = run_checker("diff", "--base", "main", "--as-of", "2026-11-29", "--format", "html", "--output", str(page),
+                      cwd=example_repo)
+    assert run.returncode == 1, run.stderr
+    dom = parse(page.read_text(encoding="utf-8"))
+    facts = {d.find("dt").text(): d.find("dd").text() for d in dom.find("header").find("dl").find_all("div")}
+    assert facts["Base"] == f"main {base[:12]}" and facts["Merge base"] == base[:12]
+    assert facts["Head"] == f"HEAD {git('rev-parse', 'HEAD')[:12]}"
+    assert finding_rows(dom)[0].get("data-change") == "introduced"
+    waivers = dom.find("section", id="waivers")
+    assert waivers.find("tbody").find_all("tr") and "not recorded" not in waivers.text()
