@@ -46,6 +46,8 @@ class Connector(Protocol):
 CONNECTORS: dict[str, tuple[str, str]] = {
     "lark": ("checker.platforms.lark", "LarkConnector"),
     "slack": ("checker.platforms.slack", "SlackConnector"),
+    "google": ("checker.platforms.google", "GoogleConnector"),
+    "microsoft": ("checker.platforms.microsoft", "MicrosoftConnector"),
 }
 
 
