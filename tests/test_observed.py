@@ -193,3 +193,19 @@ def test_html_drift_section_puts_the_largest_gap_first() -> None:
     assert "<code>lark-us-ttsafety-escalations</code>" in first_row
     assert '<td data-sort="6" class="num">6</td><td data-sort="1108" class="num">1108</td>' in first_row
     assert "examples/snapshots/lark.json" in section
+
+
+def test_two_snapshots_of_one_platform_are_an_error() -> None:
+    code, doc = audit("--observed", "examples/snapshots/lark.json", "--observed", "examples/snapshots/lark.json")
+    assert code == 2
+    assert "examples/snapshots/lark.json: another --observed snapshot is of lark too" in doc["stderr"]
+
+
+def test_both_platforms_at_once() -> None:
+    code, doc = audit("--observed", "examples/snapshots/lark.json", "--observed", "examples/snapshots/slack.json")
+    assert code == 1
+    assert [o["platform"] for o in doc["observed"]] == ["lark", "slack"]
+    attribute = {f["person"]: f["message"] for f in doc["findings"] if f["rule"] == "drift-person-attribute"}
+    assert attribute["tom.alvarez"] == "person tom.alvarez: status is departed on lark, active in the inventory"
+    unmanaged = {f["group"] for f in doc["findings"] if f["rule"] == "drift-unmanaged-group"}
+    assert len(unmanaged) == 2 and all(g.startswith(("lark:oc_", "slack:C")) for g in unmanaged)
