@@ -27,9 +27,15 @@ class Case:
     as_of: str
     group: Mapping[str, Any]
     expected: Counter[tuple[str, str | None]]
+    index: int = 0  # its place in the file's `cases` list
 
     @property
     def key(self) -> str:
+        """The case's identity: its file and place in the list. Not its line: flow-style cases share one."""
+        return f"{self.file}#{self.index}"
+
+    @property
+    def where(self) -> str:
         return f"{self.file}:{self.line}"
 
     def input(self) -> dict[str, Any]:
@@ -76,6 +82,7 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
     if doc is None or not isinstance(doc.value, dict) or not isinstance(doc.value.get("cases"), list):
         raise PolicyError([Problem(path, 1, "a cases file must be a mapping with a `cases` list")])
     cases = []
+    named: dict[tuple[str, str], int] = {}  # (rule, name) -> line
     for index, raw in enumerate(doc.value["cases"]):
         line = doc.line(("cases", index)) or 1
         if not isinstance(raw, dict) or not {"name", "group", "findings"} <= raw.keys() or raw.keys() - _CASE_KEYS:
@@ -94,11 +101,35 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
                                                     f"got {item!r}"))
                 continue
             expected[(item["level"], item.get("person"))] += 1
-        cases.append(Case(path, line, str(raw["name"]), rule, str(raw.get("as_of") or DEFAULT_AS_OF),
-                          raw["group"], expected))
+        name = str(raw["name"])
+        if (rule, name) in named:
+            problems.append(Problem(path, line, f"case {name!r} of rule {rule} is already defined at line "
+                                                f"{named[(rule, name)]}; give every case its own name"))
+            continue
+        named[(rule, name)] = line
+        cases.append(Case(path, line, name, rule, str(raw.get("as_of") or DEFAULT_AS_OF), raw["group"], expected,
+                          index))
     if problems:
         raise PolicyError(problems)
     return cases
+
+
+def check_unique(all_cases: list[Case]) -> None:
+    """Refuse two cases of one rule with one name, or with one key, across files: a report line or a
+    result must never stand for two cases."""
+    problems = []
+    seen: dict[tuple[str, str], Case] = {}
+    keys: set[str] = set()
+    for case in all_cases:
+        first = seen.setdefault((case.rule, case.name), case)
+        if first is not case:
+            problems.append(Problem(case.file, case.line, f"case {case.name!r} of rule {case.rule} is already "
+                                                          f"defined at {first.where}; give every case its own name"))
+        if case.key in keys:
+            problems.append(Problem(case.file, case.line, f"case key {case.key} is used twice"))
+        keys.add(case.key)
+    if problems:
+        raise PolicyError(problems)
 
 
 def outcome(case: Case, raw: Mapping[str, Mapping[str, list[Any]]]) -> Outcome:

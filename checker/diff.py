@@ -1,9 +1,9 @@
 """Compare the two sides of a change (pure): which inputs to evaluate, how findings classify, and
 which changed line explains each introduced finding.
 
-The merge base's policies judge both sides, so a finding can only appear because the inventory
-changed: a group's own fields, its owner or members, the records of the people in it, or the
-waivers. `attribute` names the line of that change.
+The same policies (the base tip's) judge both sides, so a finding can only appear because the
+inventory changed: a group's own fields, its owner or members, the records of the people in it,
+or the waivers. `attribute` names the line of that change.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from checker import evaluate, pipeline, waivers
 from checker.engines import RawResult
 from checker.join import group_input
-from checker.models import LEVELS, WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
+from checker.models import FAILING_CHANGES, LEVELS, WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
 
 EMPTY = Inventory(people={}, groups={}, waivers={})
 
@@ -66,20 +66,23 @@ def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, Raw
     found: list[Finding] = []
     for gid in sorted(inv.groups):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
-    return waivers.apply(found, inv.waivers, as_of)
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
 
 
 # ---------------------------------------------------------------- classification
 
 
-def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Inventory, head_inv: Inventory
-             ) -> list[Finding]:
-    """SPEC §7: every finding of either side is introduced, resolved or unchanged, by identity.
+def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Inventory, head_inv: Inventory,
+             as_of: str, accept_new_waivers: bool = False) -> list[Finding]:
+    """SPEC §7: every finding of either side is introduced, worsened, resolved or unchanged, by identity.
 
     Resolved findings keep the base side's location; the others the head's, and an introduced
-    one points at the change that caused it. A finding waived at the base and in force at the
-    head is introduced: the change removed its waiver, and a change must not do that quietly.
-    So is a finding whose level rose from warn to deny: the change made it fail the gate.
+    or worsened one points at the change that caused it. A finding waived at the base and in force
+    at the head is introduced: the change removed its waiver, and a change must not do that quietly.
+    So is a finding whose level rose from warn to deny: the change made it fail the gate. A
+    finding present on both sides is worsened when its measure grew (or, without measures, its
+    message changed). SPEC §5: a waiver the change adds or extends does not suppress what the
+    change introduces or worsens (unless `accept_new_waivers`).
     """
     before = {f.identity: f for f in base}
     after = {f.identity: f for f in head}
@@ -87,15 +90,32 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
     for identity, finding in after.items():
         old = before.get(identity)
         if old is None:
-            out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
+            finding = finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv))
         elif old.waived and not finding.waived and finding.rule not in WAIVER_RULES:
-            out.append(finding.with_(change="introduced", location=_waiver_lost(old, finding, head_inv)))
+            finding = finding.with_(change="introduced", location=_waiver_lost(old, finding, head_inv))
         elif LEVELS.index(finding.level) < LEVELS.index(old.level):  # warn -> deny
-            out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
+            finding = finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv))
+        elif finding.rule not in WAIVER_RULES and worsened(old, finding):
+            finding = finding.with_(change="worsened", location=attribute(finding, base_inv, head_inv))
         else:
-            out.append(finding.with_(change="unchanged"))
+            finding = finding.with_(change="unchanged")
+        if finding.waived and finding.change in FAILING_CHANGES and not accept_new_waivers:
+            granted = waivers.granted_by_change(finding, base_inv, head_inv, as_of)
+            if granted is not None:
+                finding = finding.with_(waived=False, waiver=granted[0], waiver_change=granted[1])
+        out.append(finding)
     out.extend(f.with_(change="resolved") for identity, f in before.items() if identity not in after)
     return sorted(out, key=lambda f: f.sort_key)
+
+
+def worsened(old: Finding, new: Finding) -> bool:
+    """SPEC §7: the measure grew; where either side has none, the message changed (a level that
+    fell from deny to warn is better, whatever the message says)."""
+    if LEVELS.index(new.level) > LEVELS.index(old.level):
+        return False
+    if old.measure is not None and new.measure is not None:
+        return new.measure > old.measure
+    return new.message != old.message
 
 
 def impact(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
@@ -126,8 +146,8 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
-    group = head_inv.groups.get(finding.group)
-    old_group = base_inv.groups.get(finding.group)
+    group = head_inv.groups.get(finding.group or "")
+    old_group = base_inv.groups.get(finding.group or "")
     if finding.rule in WAIVER_RULES or group is None or old_group is None:
         return finding.location
     if finding.person:

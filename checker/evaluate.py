@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from checker.engines import RawResult
 from checker.errors import PolicyError, Problem
-from checker.join import group_input
-from checker.models import Finding, Group, Inventory, Location, RuleInfo
+from checker.join import group_input, memberships, person_input
+from checker.models import Finding, Group, Inventory, Location, Person, RuleInfo
 
 
 def inputs_for(inventory: Inventory, as_of: str, group_ids: Sequence[str] | None = None
@@ -17,9 +18,58 @@ def inputs_for(inventory: Inventory, as_of: str, group_ids: Sequence[str] | None
     return [(gid, group_input(inventory.groups[gid], inventory.people, as_of)) for gid in ids]
 
 
+def person_inputs_for(inventory: Inventory, as_of: str, person_ids: Sequence[str] | None = None
+                      ) -> list[tuple[str, dict[str, Any]]]:
+    """(person id, person-scope input) for everyone, or for these people."""
+    groups_of = memberships(inventory)
+    ids = sorted(inventory.people) if person_ids is None else person_ids
+    return [(pid, person_input(inventory.people[pid], [inventory.groups[g] for g in groups_of[pid]], as_of))
+            for pid in ids]
+
+
+@dataclass(frozen=True)
+class Element:
+    """One deny/warn element, its shape checked (SPEC §3)."""
+
+    message: str
+    person: str | None = None
+    group: str | None = None
+    measure: int | float | None = None
+
+
 def to_findings(group: Group, raw: RawResult, rules: Mapping[str, RuleInfo]) -> list[Finding]:
     """One group's raw deny/warn elements -> Findings, checking their shape (SPEC §3)."""
-    by_identity: dict[tuple[str, str | None], Finding] = {}
+    found = []
+    for rule_id, level, element in _elements(raw, rules, "person"):
+        line = group.member_lines.get(element.person) if element.person else None
+        location = Location(group.location.file, line or group.location.line)
+        found.append(Finding(rule_id, level, group.id, element.person, element.message, location,
+                             measure=element.measure))
+    return _one_per_identity(found)
+
+
+def to_person_findings(person: Person, raw: RawResult, rules: Mapping[str, RuleInfo]) -> list[Finding]:
+    """One person's raw person-scope elements -> Findings: `person` is the person, `group` the group
+    the element names or None, located at the person's record (SPEC §3)."""
+    found = [Finding(rule_id, level, element.group, person.id, element.message, person.location,
+                     measure=element.measure)
+             for rule_id, level, element in _elements(raw, rules, "group")]
+    return _one_per_identity(found)
+
+
+def _one_per_identity(found: list[Finding]) -> list[Finding]:
+    """One finding per identity: keep the deny over a warn, then the first message in order."""
+    by_identity: dict[tuple[str, ...], Finding] = {}
+    for finding in found:
+        key = finding.identity
+        kept = by_identity.get(key)
+        if kept is None or (finding.level, finding.message) < (kept.level, kept.message):
+            by_identity[key] = finding
+    return list(by_identity.values())
+
+
+def _elements(raw: RawResult, rules: Mapping[str, RuleInfo], id_field: str) -> list[tuple[str, str, Element]]:
+    out: list[tuple[str, str, Element]] = []
     for rule_id, levels in raw.items():
         rule = rules[rule_id]
         for level, elements in levels.items():
@@ -27,29 +77,29 @@ def to_findings(group: Group, raw: RawResult, rules: Mapping[str, RuleInfo]) -> 
                 continue  # most groups break most rules not at all
             if not isinstance(elements, list):
                 raise PolicyError([Problem(rule.file, None, f"{rule.package}.{level} is not a set")])
-            for element in elements:
-                message, person = _element(rule, level, element)
-                line = group.member_lines.get(person) if person else None
-                location = Location(group.location.file, line or group.location.line)
-                finding = Finding(rule_id, level, group.id, person, message, location)
-                key = (rule_id, person)
-                # One finding per identity: keep the deny over a warn, then the first message in order.
-                if key not in by_identity or (level, message) < (by_identity[key].level, by_identity[key].message):
-                    by_identity[key] = finding
-    return list(by_identity.values())
+            out.extend((rule_id, level, _element(rule, level, element, id_field)) for element in elements)
+    return out
 
 
-def _element(rule: RuleInfo, level: str, element: Any) -> tuple[str, str | None]:
+def _element(rule: RuleInfo, level: str, element: Any, id_field: str) -> Element:
+    """A string, or an object with `msg` and optionally `measure` and the id field of the scope
+    (`person` in a group-scope family, `group` in a person-scope one)."""
+    where = f"{rule.package}.{level}"
     if isinstance(element, str):
-        return element, None
-    if isinstance(element, dict) and isinstance(element.get("msg"), str):
-        person = element.get("person")
-        if person is not None and not isinstance(person, str):
-            raise PolicyError([Problem(rule.file, None, f"{rule.package}.{level}: `person` must be a string "
-                                                        f"person id, got {person!r}")])
-        return element["msg"], person
-    raise PolicyError([Problem(rule.file, None, f"{rule.package}.{level}: an element must be a string or an "
-                                                f"object with a string `msg`, got {json_preview(element)}")])
+        return Element(element)
+    if not (isinstance(element, dict) and isinstance(element.get("msg"), str)):
+        raise PolicyError([Problem(rule.file, None, f"{where}: an element must be a string or an "
+                                                    f"object with a string `msg`, got {json_preview(element)}")])
+    named = element.get(id_field)
+    if named is not None and not isinstance(named, str):
+        raise PolicyError([Problem(rule.file, None, f"{where}: `{id_field}` must be a string {id_field} id, "
+                                                    f"got {named!r}")])
+    measure = element.get("measure")
+    if measure is not None and (isinstance(measure, bool) or not isinstance(measure, int | float)):
+        raise PolicyError([Problem(rule.file, None, f"{where}: `measure` must be a number, got {measure!r}")])
+    if id_field == "person":
+        return Element(element["msg"], person=named, measure=measure)
+    return Element(element["msg"], group=named, measure=measure)
 
 
 def json_preview(value: Any) -> str:

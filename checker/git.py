@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import re
 import tempfile
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,13 +22,11 @@ from checker.errors import GitError, Problem
 
 try:
     import git
-    from git.exc import BadName, BadObject
     from git.objects.tree import Tree
 except ImportError as exc:  # gitpython refuses to load when there is no git executable
     raise GitError(f"git is not available: {exc}") from None
 
 SYMLINK_MODE = 0o120000
-_YAML_NAMES = (".yaml", ".yml")
 SUBMODULE_MODE = 0o160000
 FETCH_HINT = ("fetch full history: actions/checkout with fetch-depth: 0, or git fetch --unshallow "
               "(and fetch the base branch)")
@@ -70,6 +69,7 @@ class Repository:
                            "repository with --repo") from None
         except git.GitError as exc:
             raise GitError(f"{path}: cannot open the git repository: {_git_message(exc)}") from None
+        self._repo.git.update_environment(**_NO_REPLACE)
         tree_dir = self._repo.working_tree_dir
         self.root: Path | None = Path(tree_dir) if tree_dir is not None else None
         self._blob_cache: dict[str, bytes] = {}
@@ -87,20 +87,45 @@ class Repository:
     # ------------------------------------------------------------ commits
 
     def commit(self, ref: str, option: str) -> str:
-        """The commit a ref names (branch, tag, sha, `HEAD~2`, ...), as a full sha."""
+        """The commit a ref names (branch, tag, sha, `HEAD~2`, ...), as a full sha, resolved exactly as
+        git resolves it; a name git finds ambiguous (a tag and a branch both called `origin/main`)
+        is an error, since git would silently pick the tag (SPEC §6)."""
         if not ref or ref.startswith("-"):
             raise GitError(f"{option} {ref!r}: not a git ref")
-        try:
-            return self._repo.commit(ref).hexsha
-        except (BadName, BadObject, ValueError, IndexError):
-            hint = ""
-            if self.is_shallow():
-                hint = f"; this is a shallow clone, which may lack it: {FETCH_HINT}"
-            elif "/" in ref:
-                hint = f"; fetch it first (git fetch {ref.split('/', 1)[0]})"
-            raise GitError(f"{option} {ref!r}: unknown git ref in {self._where()}{hint}") from None
-        except git.GitError as exc:
-            raise GitError(f"{option} {ref!r}: {_git_message(exc)}") from None
+        # The warning is what git itself says about ambiguity; force it on whatever the user's config.
+        status, out, err = self._git("-c", "core.warnAmbiguousRefs=true", "rev-parse", "--verify",
+                                     "--end-of-options", f"{ref}^{{commit}}")
+        ambiguous = _AMBIGUOUS.findall(err)
+        if ambiguous:
+            names = "; ".join(f"{name!r} names {' and '.join(self._candidates(name))}" for name in ambiguous)
+            raise GitError(f"{option} {ref!r}: ambiguous: {names}; pass a full ref name (refs/heads/..., "
+                           "refs/remotes/...) or the commit id")
+        if status == 0 and _SHA.fullmatch(out.strip()):
+            return out.strip()
+        hint = ""
+        if self.is_shallow():
+            hint = f"; this is a shallow clone, which may lack it: {FETCH_HINT}"
+        elif "/" in ref:
+            hint = f"; fetch it first (git fetch {ref.split('/', 1)[0]})"
+        raise GitError(f"{option} {ref!r}: unknown git ref in {self._where()}{hint}")
+
+    def _candidates(self, name: str) -> list[str]:
+        """What an ambiguous name can mean, by git's own lookup rules (git help revisions)."""
+        rules = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}", f"refs/remotes/{name}",
+                 f"refs/remotes/{name}/HEAD"]
+        _, out, _ = self._git("for-each-ref", "--format=%(refname)", "--", *rules)
+        found = [line for line in out.splitlines() if line in rules]
+        if re.fullmatch(r"[A-Z_]+", name) and (Path(self._repo.git_dir) / name).is_file():
+            found.insert(0, name)
+        if re.fullmatch(r"[0-9a-fA-F]{4,64}", name):
+            found.append(f"the object {name}")
+        return found or [name]
+
+    def _git(self, *args: str) -> tuple[int, str, str]:
+        """(status, stdout, stderr) of one git command, never raising on a failing status."""
+        status, out, err = self._repo.git.execute(["git", *args], with_extended_output=True,
+                                                  with_exceptions=False)
+        return int(status), str(out), str(err)
 
     def merge_base(self, base: str, head: str, base_ref: str, head_ref: str) -> str:
         """The best common ancestor of base and head: the head's branch point from base."""
@@ -179,13 +204,13 @@ class Repository:
         blobs: list[BlobEntry] = []
         problems: list[Problem] = []
         for entry in entries:
-            relevant = entry.path.endswith(tuple(suffixes))
+            relevant = entry.path.lower().endswith(tuple(suffixes))  # SPEC §2: case-insensitively
             if entry.mode == SUBMODULE_MODE:
                 problems.append(Problem(entry.path, None, "a git submodule: its files are not in this "
                                                           "repository's history, so they cannot be checked"))
             elif entry.mode == SYMLINK_MODE:
                 target = targets[entry.sha].decode("utf-8", "surrogateescape")
-                problem = _link_problem(root, entry.path, target, path, relevant)
+                problem = _link_problem(root, entry.path, target, path, relevant, tuple(suffixes))
                 if problem:
                     problems.append(problem)
             elif relevant:
@@ -279,6 +304,10 @@ class _Entry:
 
 # Folder names are paths, not patterns (a folder named `*` must not match everything).
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+# Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another.
+_NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1"}
+_AMBIGUOUS = re.compile(r"warning: refname '(.*)' is ambiguous\.")
+_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 
 def _hidden(path: str, folder: str) -> bool:
@@ -319,7 +348,8 @@ def _subtree(root: Tree, path: str, commit: str) -> Tree | None:
     return tree
 
 
-def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool) -> Problem | None:
+def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool, suffixes: tuple[str, ...]
+                  ) -> Problem | None:
     """Symlinks as on disk: one whose target is inside the folder is read as that target's own entry;
     one that leaves the folder is refused, unless it names a file we would not read anyway."""
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target))
@@ -329,7 +359,7 @@ def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bo
     if in_folder:
         if entry is None:
             return Problem(shown, None, f"broken symlink (-> {target})")
-        if relevant and not (entry.type == "blob" and resolved.endswith(_YAML_NAMES)):
+        if relevant and not (entry.type == "blob" and resolved.lower().endswith(suffixes)):
             # its target is not read as YAML in its own right, so its content would go unread
             return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
                                         "link YAML files only to YAML files")

@@ -11,9 +11,13 @@ from typing import Any
 
 LEVELS = ("deny", "warn")
 FAIL_ON = ("deny", "warn", "any", "never")
-CHANGES = ("introduced", "resolved", "unchanged")
+CHANGES = ("introduced", "worsened", "resolved", "unchanged")
+# The changes that fail a diff at their level (SPEC §6-§7).
+FAILING_CHANGES = ("introduced", "worsened")
 # Rules the checker itself reports (SPEC §5); waivers never suppress them.
-WAIVER_RULES = ("waiver-expired", "waiver-unused")
+WAIVER_RULES = ("waiver-expired", "waiver-unused", "waiver-self-approved")
+# How a change touched the waiver that would suppress a finding it introduces (SPEC §5).
+WAIVER_CHANGES = ("added", "extended")
 
 
 @dataclass(frozen=True, order=True)
@@ -94,29 +98,34 @@ class RuleInfo:
     description: str = ""
     remediation: str = ""
     severity: str = ""
+    scope: str = "group"  # or "person": a person-scope family (package access.person.<name>, SPEC §3)
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
     level: str
-    group: str
+    group: str | None  # None for a person-scope finding whose element names no group
     person: str | None
     message: str
     location: Location | None = None
     waived: bool = False
     waiver: str | None = None
     change: str | None = None
+    # SPEC §3: how bad, when the policy's element says (compared in diff: a larger one is worsened)
+    measure: int | float | None = None
+    # diff: set when `waiver` is one the change adds or extends, which therefore suppresses nothing
+    waiver_change: str | None = None
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
         """SPEC §7: (rule, group, person); the waiver id is part of it for the waiver rules."""
         waiver = self.waiver if self.rule in WAIVER_RULES else None
-        return (self.rule, self.group, self.person or "", waiver or "")
+        return (self.rule, self.group or "", self.person or "", waiver or "")
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.group, self.rule, self.person or "", self.waiver or "", self.message)
+        return (self.group or "", self.rule, self.person or "", self.waiver or "", self.message)
 
     def with_(self, **changes: Any) -> Finding:
         return replace(self, **changes)
@@ -170,7 +179,7 @@ class RunResult:
         levels = ("deny",) if fail_on == "deny" else LEVELS
         candidates = [f for f in self.present if not f.waived and f.level in levels]
         if self.command == "diff" and fail_on != "any":
-            candidates = [f for f in candidates if f.change == "introduced"]
+            candidates = [f for f in candidates if f.change in FAILING_CHANGES]
         return tuple(candidates)
 
     def exit_code(self, fail_on: str) -> int:

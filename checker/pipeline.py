@@ -6,6 +6,7 @@ cache); parse_source, build, to_findings and waivers.apply are pure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
 from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
-from checker.join import group_input
+from checker.join import group_input, memberships, person_input, person_keys
 from checker.models import Finding, Inventory, RuleInfo
 from checker.observed.drift import DRIFT_RULES
 from checker.policies import PolicySet
@@ -135,19 +136,70 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     return results
 
 
+def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
+                    cache: Cache, rules: Mapping[str, RuleInfo]) -> dict[str, RawResult]:
+    """Raw person-scope results per person, like evaluate_groups; nothing at all (no key, no input)
+    when the policies have no person-scope family."""
+    if not any(rule.scope == "person" for rule in rules.values()):
+        return {}
+    with timings.phase("person cache lookup"):
+        groups_of = memberships(inv)
+        keys = person_keys(inv, digest(policy_key, as_of, "person").encode(), groups_of=groups_of)
+        cached = cache.get_marshal("result", set(keys.values()))
+    missing = [pid for pid in sorted(inv.people) if keys[pid] not in cached]
+    results = {pid: cached[keys[pid]] for pid in inv.people if keys[pid] in cached}
+    if missing:
+        with timings.phase(f"join {len(missing)} people"):
+            inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of))
+                      for pid in missing]
+        with timings.phase(f"evaluate {len(missing)} people"):
+            fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}
+        results.update(fresh)
+        with timings.phase("person cache store"):
+            cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})
+    return results
+
+
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
              rules: Mapping[str, RuleInfo], cache: Cache | None = None, policy_key: str = "") -> list[Finding]:
-    """Evaluated and waived findings of one inventory."""
-    raw = evaluate_groups(engine_for, inv, as_of, policy_key, cache or NoCache())
+    """Evaluated and waived findings of one inventory, group-scope and person-scope."""
+    found = policy_findings(engine_for, inv, as_of, rules, cache or NoCache(), policy_key)
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
+
+
+def policy_findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
+                    rules: Mapping[str, RuleInfo], cache: Cache, policy_key: str) -> list[Finding]:
+    """Findings of every group-scope and person-scope family, before waivers."""
+    raw = evaluate_groups(engine_for, inv, as_of, policy_key, cache)
     found: list[Finding] = []
     for gid in sorted(raw):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[gid], rules))
-    return waivers.apply(found, inv.waivers, as_of)
+    by_person = evaluate_people(engine_for, inv, as_of, policy_key, cache, rules)
+    for pid in sorted(by_person):
+        found.extend(evaluate.to_person_findings(inv.people[pid], by_person[pid], rules))
+    return found
 
 
 def shown(path: Path) -> str:
-    """The path as users should see it in locations: relative to the working directory when below it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path as every report shows it (SPEC §7): relative to the root of the git work tree that holds
+    it, whatever the working directory and however the path was given; outside a work tree, relative
+    to the working directory when below it."""
+    absolute = path.resolve()
+    root = work_tree_root(absolute if absolute.is_dir() else absolute.parent)
+    for base in (root, Path.cwd().resolve()):
+        if base is not None:
+            try:
+                return absolute.relative_to(base).as_posix()
+            except ValueError:
+                pass
+    return path.as_posix()
+
+
+@functools.lru_cache(maxsize=64)
+def work_tree_root(path: Path) -> Path | None:
+    """The nearest folder at or above `path` with a `.git` entry (a folder, or a file in a worktree or
+    submodule): where git itself would find the work tree."""
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

@@ -23,6 +23,7 @@ __all__ = [
     "package_name",
     "tokenize",
     "unsupported_calls",
+    "with_values",
 ]
 
 # Rego keywords (v1). "contains" is also a builtin function name, handled separately.
@@ -434,6 +435,23 @@ def keywords_used(source: str) -> list[tuple[str, int]]:
     tokens = tokenize(source)
     return [(t.text, t.line) for i, t in enumerate(tokens)
             if t.kind == "ident" and _is_keyword_use(tokens, i)]
+
+
+def with_values(source: str) -> list[tuple[str, int]]:
+    """(name, line) of each `with <target> as <name>` whose replacement is a plain or dotted name:
+    `with data.lib.f as http.send` makes a builtin callable without a call site of its own."""
+    tokens = tokenize(source)
+    out: list[tuple[str, int]] = []
+    for i, tok in enumerate(tokens):
+        if tok.text != "with" or tok.kind != "ident" or not _is_keyword_use(tokens, i):
+            continue
+        k = i + 1
+        while k < len(tokens) and tokens[k].text != "as" and tokens[k].line == tok.line:
+            k += 1
+        if k + 1 < len(tokens) and tokens[k].text == "as" and tokens[k + 1].kind == "ident":
+            name, _end = _dotted_chain(tokens, k + 1)
+            out.append((name, tokens[k + 1].line))
+    return out
 
 
 def _module_functions(modules: Mapping[str, str]) -> set[str]:

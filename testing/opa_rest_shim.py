@@ -19,7 +19,7 @@ So the REST contract itself is only as right as this shim. It is verified agains
 `opa` binary in GitHub CI, where the tests that need `opa` on PATH run (tests/engines/
 test_opa_server.py, test_differential.py); here it only lets the same client code run.
 
-The subset served (what checker.engines.opa_server uses, plus reads tests need):
+The subset served (what checker.engines.opa uses, plus reads tests need):
   GET    /health                      200 {}; 500 {"error": ...} when a trivial query fails
   GET    /v1/policies                 200 {"result": [{"id", "raw"}, ...]}
   GET    /v1/policies/{id}            200 {"result": {"id", "raw"}}; 404 resource_not_found

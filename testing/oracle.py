@@ -1,4 +1,5 @@
-"""An independent reading of SPEC §4 (default rule pack) and §5 (waivers) in plain Python.
+"""An independent reading of SPEC §3-§4 (default rule pack, person scope included) and §5 (waivers)
+in plain Python.
 
 Tests compare the checker against this oracle, so it deliberately imports nothing from
 ``checker``: a shared bug in a shared helper would make both sides agree on a wrong answer.
@@ -27,13 +28,14 @@ DEFAULT_POLICY_DATA: dict[str, Any] = {
         "internal": {"sensitive": False},
         "user_pii": {"sensitive": True, "max_members": 200},
         "financial": {"sensitive": True, "max_members": 100},
-        "government_id": {"sensitive": True, "max_members": 50, "employees_only": True},
-        "biometric": {"sensitive": True, "max_members": 50, "employees_only": True},
+        "government_id": {"sensitive": True, "max_members": 50, "employees_only": True, "review_max_age_days": 90},
+        "biometric": {"sensitive": True, "max_members": 50, "employees_only": True, "review_max_age_days": 90},
         "minor_safety": {
             "sensitive": True,
             "max_members": 25,
             "employees_only": True,
             "chat_allowed": False,
+            "review_max_age_days": 90,
         },
     },
     "jurisdictions": {
@@ -44,6 +46,8 @@ DEFAULT_POLICY_DATA: dict[str, Any] = {
         "GLOBAL": {"staff_locations": ["US", "IE", "DE", "FR", "NL", "ES", "IT", "PL", "SE", "GB", "SG"]},
     },
     "training_max_age_days": 365,
+    "review_max_age_days": 180,
+    "max_sensitive_groups_per_person": 12,
 }
 
 CHAT_KINDS = frozenset({"chat", "channel", "mailing-list"})
@@ -56,6 +60,9 @@ POLICY_RULES = (
     "minor-safety-in-chat",
     "departed-owner",
     "training-expired",
+    "departed-member",
+    "access-review-overdue",
+    "sensitive-reach",
 )
 WAIVER_RULES = ("waiver-expired", "waiver-unused")
 
@@ -91,6 +98,9 @@ def load_inventory(inventory_dir: Path) -> tuple[dict[str, Person], dict[str, Gr
         for person in doc.get("people") or []:
             people[person["id"]] = person
         for group in doc.get("groups") or []:
+            if isinstance(group.get("reviewed"), dict) and True in group["reviewed"]:
+                # PyYAML reads the key `on` as YAML 1.1's boolean true; SPEC §2 means the string.
+                group["reviewed"]["on"] = group["reviewed"].pop(True)
             groups[group["id"]] = group
         waivers.extend(doc.get("waivers") or [])
     return people, groups, waivers
@@ -153,17 +163,31 @@ def approved_locations(group: Group, policy: Mapping[str, Any]) -> set[str]:
     return set.intersection(*sets)
 
 
-def training_expired(person: Person, as_of: dt.date, max_age_days: int) -> bool:
-    taken = (person.get("trainings") or {}).get("privacy")
-    if taken is None:
-        return True
-    return (as_of - to_date(taken)).days > max_age_days
+def days_overdue(last: Any, as_of: dt.date, max_age_days: int) -> int | None:
+    """None when `last` is on record and within the limit; 0 when it is missing or after as_of (SPEC §4:
+    not on record, and no measure); else how many days past the limit it is."""
+    if last is None or to_date(last) > as_of:
+        return 0
+    over = (as_of - to_date(last)).days - max_age_days
+    return over if over > 0 else None
+
+
+def training_overdue(person: Person, as_of: dt.date, max_age_days: int) -> int | None:
+    return days_overdue((person.get("trainings") or {}).get("privacy"), as_of, max_age_days)
+
+
+def review_limit(group: Group, policy: Mapping[str, Any]) -> int:
+    """The smallest review age among the group's sensitive classes (each its own, else the top-level one)."""
+    default = policy["review_max_age_days"]
+    return min(spec.get("review_max_age_days", default) for spec in class_specs(group, policy)
+               if spec.get("sensitive") is True)
 
 
 # ---------------------------------------------------------------- rules
 
 
-def finding(rule: str, level: str, group_id: str, person: str | None = None) -> Finding:
+def finding(rule: str, level: str, group_id: str | None, person: str | None = None,
+            measure: int | None = None) -> Finding:
     return {
         "rule": rule,
         "level": level,
@@ -171,6 +195,7 @@ def finding(rule: str, level: str, group_id: str, person: str | None = None) -> 
         "person": person,
         "waived": False,
         "waiver": None,
+        "measure": measure,
     }
 
 
@@ -199,7 +224,7 @@ def group_findings(
 
     limit = size_limit(group, policy)
     if limit is not None and len(members) > limit:
-        out.append(finding("sensitive-group-size", "deny", gid))
+        out.append(finding("sensitive-group-size", "deny", gid, measure=len(members)))
 
     if employees_only(group, policy):
         out.extend(
@@ -216,12 +241,37 @@ def group_findings(
 
     if sensitive:
         max_age = int(policy["training_max_age_days"])
-        out.extend(
-            finding("training-expired", "warn", gid, m["id"])
-            for m in members
-            if training_expired(m, as_of, max_age)
-        )
+        for m in members:
+            over = training_overdue(m, as_of, max_age)
+            if over is not None:
+                out.append(finding("training-expired", "warn", gid, m["id"], measure=over or None))
+
+    level = "deny" if sensitive else "warn"
+    out.extend(
+        finding("departed-member", level, gid, m["id"])
+        for m in members
+        if m["id"] != owner["id"] and m.get("status", "active") == "departed"
+    )
+
+    if sensitive:
+        over = days_overdue((group.get("reviewed") or {}).get("on"), as_of, review_limit(group, policy))
+        if over is not None:
+            out.append(finding("access-review-overdue", "warn", gid, measure=over or None))
     return out
+
+
+def person_findings(
+    people: Mapping[str, Person], groups: Mapping[str, Group], policy: Mapping[str, Any]
+) -> list[Finding]:
+    """The person-scope findings (SPEC §3/§4): group None, person set."""
+    reach: dict[str, int] = {}
+    for group in groups.values():
+        if holds_sensitive(group, policy):
+            for pid in member_ids(group):
+                reach[pid] = reach.get(pid, 0) + 1
+    limit = policy["max_sensitive_groups_per_person"]
+    return [finding("sensitive-reach", "warn", None, pid, measure=n)
+            for pid, n in sorted(reach.items()) if pid in people and n > limit]
 
 
 # ---------------------------------------------------------------- waivers
@@ -269,12 +319,13 @@ def apply_waivers(findings: list[Finding], waivers: Iterable[Waiver], as_of: dt.
 
 
 def sort_key(f: Finding) -> tuple[str, str, str, str]:
-    return (f["rule"], f["group"], f["person"] or "", f["waiver"] or "")
+    return (f["rule"], f["group"] or "", f["person"] or "", f["waiver"] or "")
 
 
 def expected_findings(inventory_dir: Path, policy_data: dict[str, Any], as_of: str) -> list[dict[str, Any]]:
     """Every finding SPEC §4/§5 says the default pack + waivers produce, as dicts
-    {"rule", "level", "group", "person", "waived", "waiver"} (person None for group-level;
+    {"rule", "level", "group", "person", "waived", "waiver", "measure"} (person None for group-level,
+    group None for person-scope; measure None where the rule gives none;
     for waiver-expired/waiver-unused: level 'warn', group = the waiver's group, person None,
     waiver = the waiver's id, waived False). Sorted by (rule, group, person, waiver)."""
     people, groups, waivers = load_inventory(Path(inventory_dir))
@@ -282,6 +333,7 @@ def expected_findings(inventory_dir: Path, policy_data: dict[str, Any], as_of: s
     raw: list[Finding] = []
     for group in groups.values():
         raw.extend(group_findings(group, people, policy_data, day))
+    raw.extend(person_findings(people, groups, policy_data))
     return sorted(apply_waivers(raw, waivers, day), key=sort_key)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REFERENCE_DATE = dt.date(2026, 11, 29)
@@ -61,6 +61,11 @@ NO_JURISDICTION_SHARE = 0.12
 TWO_JURISDICTIONS_SHARE = 0.05
 HOME_MEMBER_SHARE = 0.9  # share of members drawn from the group's approved locations
 OWNER_UNLISTED_SHARE = 0.08  # groups that rely on "the owner is a member whether listed or not"
+# Access reviews of sensitive groups: (share, oldest, newest days before today); the rest have none.
+# Limits are 90 or 180 days, so the middle band is overdue for some classes only.
+REVIEW_BANDS = ((0.65, 1, 85), (0.15, 86, 400), (0.02, -30, -1))
+# Some people reach far: one per this many groups joins 13-16 sensitive groups (sensitive-reach).
+GROUPS_PER_WIDE_REACH = 400
 
 FIRST_NAMES = (
     "mei", "li", "wei", "ana", "jordan", "priya", "marcus", "sarah", "daniel", "emily", "kevin",
@@ -99,6 +104,7 @@ class Group:
     data_classes: tuple[str, ...]
     jurisdictions: tuple[str, ...]
     description: str
+    reviewed: str | None = None  # ISO date of the last access review (by the owner), None if never
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,28 @@ def membership_count(group: Group) -> int:
     return len(set(group.members) | {group.owner})
 
 
+def add_reviews_and_reach(rng: random.Random, made: list[Group], population: int, today: dt.date) -> list[Group]:
+    """Access reviews on sensitive groups (REVIEW_BANDS), and a few people in many sensitive groups."""
+    out = []
+    for g in made:
+        if is_sensitive(g):
+            draw, start = rng.random(), 0.0
+            for share, oldest, newest in REVIEW_BANDS:
+                if start <= draw < start + share:
+                    day = today - dt.timedelta(days=rng.randint(oldest, newest))
+                    g = replace(g, reviewed=day.isoformat())
+                start += share
+        out.append(g)
+    sensitive = [i for i, g in enumerate(out) if is_sensitive(g)]
+    for _ in range(len(out) // GROUPS_PER_WIDE_REACH if len(sensitive) >= 20 else 0):
+        person = rng.randrange(population)
+        for i in rng.sample(sensitive, rng.randint(13, 16)):
+            g = out[i]
+            if person != g.owner and person not in g.members:
+                out[i] = replace(g, members=(*g.members, person))
+    return out
+
+
 # ---------------------------------------------------------------- waivers
 
 
@@ -333,6 +361,8 @@ def group_yaml(g: Group, people: Sequence[Person]) -> str:
     if g.jurisdictions:
         lines.append(f"    subject_jurisdictions: {flow_list(g.jurisdictions)}")
     lines.append(f"    description: {g.description}")
+    if g.reviewed is not None:
+        lines.append(f"    reviewed:\n      on: {g.reviewed}\n      by: {people[g.owner].id}")
     return "\n".join(lines) + "\n"
 
 
@@ -363,6 +393,8 @@ def build_org(
     people = make_people(rng, max(MIN_GROUP_SIZE, groups * people_per_group), today)
     pools = people_by_location(people)
     made = [make_group(rng, i, len(people), pools) for i in range(groups)]
+    # A second stream for what pack 2 added, so the groups above stay those of earlier versions.
+    made = add_reviews_and_reach(random.Random(f"reach-{seed}"), made, len(people), today)
 
     people_dir = root / "people"
     people_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from checker.engines import RawResult, entry_query
+from checker.engines import SCOPES, RawResult, entry_query
 from checker.policies import PolicySet
 
 SKIP_REASON = ("real OPA bindings not installed: pip install --ignore-requires-python "
@@ -79,7 +79,7 @@ class RealOpa:
             chosen = list(policy_set.modules) + (list(policy_set.test_modules) if with_tests else [])
             modules = [(m.path, m.source) for m in chosen]
             data = policy_set.data
-            self._query = entry_query(policy_set)
+            self._queries = {scope: entry_query(policy_set, scope) for scope in SCOPES}
         self._policy_set = policy_set
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start, initargs=(modules, dict(data)))
@@ -87,8 +87,9 @@ class RealOpa:
     def queries(self, queries: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[bool, Any]]:
         return self._pool.submit(_queries, list(queries)).result()
 
-    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
-        answers = self.queries([(self._query, document) for _, document in inputs])
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
+                 ) -> dict[str, RawResult]:
+        answers = self.queries([(self._queries[scope], document) for _, document in inputs])
         results = {}
         for (key, _), (ok, value) in zip(inputs, answers, strict=True):
             assert ok and value != "<undefined>", f"real OPA failed on {key}: {value}"

@@ -195,3 +195,55 @@ def test_read_batches_and_remembers(org: GitOrg) -> None:
         assert repo.read(shas[:1]) == {shas[0]: first[shas[0]]}
         with pytest.raises(GitError, match="cannot read blob"):
             repo.read(["0" * 40])
+
+
+# ---------------------------------------------------------------- refs resolved exactly as git does (issue 9.1)
+
+
+def test_a_tag_shadowing_a_remote_branch_is_ambiguous(org: GitOrg) -> None:
+    old = org.git("rev-parse", "HEAD")
+    org.write({"inventories/x.yaml": "people: []\n"})
+    tip = org.commit("main moves on")
+    org.git("update-ref", "refs/remotes/origin/main", tip)
+    org.git("tag", "origin/main", old)  # pushed by someone to pin the comparison to an old commit
+    org.git("config", "core.warnAmbiguousRefs", "false")  # the repository's config cannot hide it
+    with Repository(org.root) as repo:
+        with pytest.raises(GitError, match="ambiguous") as caught:
+            repo.commit("origin/main", "--base")
+        assert "refs/tags/origin/main" in str(caught.value) and "refs/remotes/origin/main" in str(caught.value)
+        with pytest.raises(GitError, match="ambiguous"):
+            repo.commit("origin/main~1", "--head")  # with a suffix too
+        assert repo.commit("refs/remotes/origin/main", "--base") == tip  # a full name is not ambiguous
+        assert repo.commit(tip, "--base") == tip
+
+
+@pytest.mark.parametrize("make", ["branch-and-tag", "hex-branch"])
+def test_other_ambiguous_names(org: GitOrg, make: str) -> None:
+    first = org.git("rev-parse", "HEAD")
+    org.write({"inventories/x.yaml": "people: []\n"})
+    second = org.commit()
+    if make == "branch-and-tag":
+        name = "release"
+        org.git("branch", name, second)
+        org.git("tag", name, first)
+    else:  # a branch named like the short id of another commit
+        name = first[:8]
+        org.git("branch", name, second)
+    with Repository(org.root) as repo, pytest.raises(GitError, match="ambiguous"):
+        repo.commit(name, "--base")
+
+
+def test_replace_refs_do_not_swap_commits(org: GitOrg) -> None:
+    old = org.git("rev-parse", "HEAD")
+    org.write({"inventories/x.yaml": "people: []\n"})
+    tip = org.commit()
+    org.git("replace", tip, old)  # refs/replace/<tip> -> old: git would read old's tree for tip
+    with Repository(org.root) as repo:
+        assert repo.commit("pr", "--head") == tip
+        assert "inventories/x.yaml" in [b.path for b in repo.folder(tip, "inventories", YAML, LIMIT).blobs]
+
+
+def test_a_ref_naming_a_tree_or_blob_is_not_a_commit(org: GitOrg) -> None:
+    tree = org.git("rev-parse", "HEAD^{tree}")
+    with Repository(org.root) as repo, pytest.raises(GitError, match="unknown git ref"):
+        repo.commit(tree, "--base")

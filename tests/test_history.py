@@ -93,6 +93,27 @@ def test_history_outside_a_repository_exits_2(tmp_path: Path) -> None:
     proc = run_checker("audit", "--history", "30d", "--inventories", str(lone), "--policies",
                        str(ROOT / "policies"), cwd=tmp_path)
     assert proc.returncode == 2
+    # it says how to point at a repository with an option audit has (there is no --repo on audit)
+    assert "point --inventories at the inventory folder of a git checkout" in proc.stderr
+    assert "--repo" not in proc.stderr
+
+
+@pytest.mark.parametrize(("since", "words"), [("2026-13-01", "is not a real date"),
+                                               ("2026-02-30", "is not a real date"),
+                                               ("2026-1-5", "is not a YYYY-MM-DD date"),
+                                               ("1850-01-01", "is not between 1900-01-01 and 2199-12-31")])
+def test_a_bad_history_date_says_so(since: str, words: str) -> None:
+    with pytest.raises(history.UsageError) as exc:
+        history.parse_since(since, dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+    assert str(exc.value) == f"--history {since!r} {words} (SINCE is 90d, 12w, a YYYY-MM-DD date or a git ref)"
+
+
+def test_a_bad_history_date_on_the_command_line_is_not_an_unknown_ref() -> None:
+    from tests.conftest import ROOT
+
+    proc = run_checker("audit", "--history", "2026-13-01", "--format", "json", cwd=ROOT)
+    assert proc.returncode == 2 and "'2026-13-01' is not a real date" in proc.stderr
+    assert "unknown git ref" not in proc.stderr
 
 
 def test_parse_since() -> None:

@@ -132,7 +132,7 @@ def test_lowercase_country(tmp_path: Path) -> None:
 def test_bad_date(tmp_path: Path) -> None:
     text = PEOPLE.replace("2026-03-02", "2026-02-30")
     _file, line, message = one_problem(write(tmp_path, {"p.yaml": text}))
-    assert line == 10 and "'2026-02-30' is not a valid date" in message
+    assert line == 10 and "'2026-02-30' is not a real date" in message
 
 
 def test_bad_id(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_symlink_leaving_the_tree(tmp_path: Path) -> None:
     os.symlink(outside / "secret.yaml", root / "linked.yaml")
     os.symlink(outside, root / "linked-dir")
     found = problems(root)
-    assert {(f, "symlink leaves the inventory tree" in m) for f, _, m in found} == {
+    assert {(f, "symlink leaves the inventory folder" in m) for f, _, m in found} == {
         ("inv/linked.yaml", True), ("inv/linked-dir", True)}
 
 

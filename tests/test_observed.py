@@ -156,3 +156,14 @@ def test_every_format_shows_drift(fmt: str) -> None:
                        "--observed", "examples/snapshots/slack.json")
     assert done.returncode == 1, done.stderr
     assert "drift-owner" in done.stdout and "drift-unmanaged-group" in done.stdout
+
+
+def test_html_drift_section_puts_the_largest_gap_first() -> None:
+    done = run_checker("audit", "--as-of", AS_OF, "--format", "html", "--no-cache",
+                       "--observed", "examples/snapshots/lark.json")
+    section = done.stdout[done.stdout.index('<section id="drift">'):]
+    section = section[:section.index("</section>")]
+    first_row = section[section.index("<tbody>"):].split("</tr>")[0]
+    assert "<code>lark-us-ttsafety-escalations</code>" in first_row
+    assert '<td data-sort="6" class="num">6</td><td data-sort="1108" class="num">1108</td>' in first_row
+    assert "examples/snapshots/lark.json" in section

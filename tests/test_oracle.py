@@ -84,7 +84,9 @@ def keys(findings: list[dict]) -> set[tuple[str, str, str | None]]:
 
 
 def sensitive_group(gid: str, owner: str, members: list[str], **extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"data_classes": ["user_pii"], "subject_jurisdictions": ["US"]}
+    """Compliant unless told otherwise: its access was reviewed a month before AS_OF."""
+    base: dict[str, Any] = {"data_classes": ["user_pii"], "subject_jurisdictions": ["US"],
+                            "reviewed": {"on": dt.date(2026, 10, 29), "by": owner}}
     return group(gid, owner, members, **{**base, **extra})
 
 
@@ -153,7 +155,7 @@ def test_subject_jurisdiction_missing_replaces_the_location_rules(tmp_path: Path
         group("plain", "cn", ["sg"], data_classes=["internal"]),
         group("no-classes", "cn", ["sg"]),
     ]
-    assert keys(findings_for(tmp_path, people, groups)) == {
+    assert {k for k in keys(findings_for(tmp_path, people, groups)) if k[0] != "access-review-overdue"} == {
         ("subject-jurisdiction-missing", "sensitive", None),
         ("subject-jurisdiction-missing", "empty-list", None),
     }
@@ -215,7 +217,9 @@ def test_departed_owner_only_for_sensitive_groups(tmp_path: Path) -> None:
         group("plain", "gone", ["m"], data_classes=["internal"]),
         sensitive_group("active-owner", "here", ["gone"]),  # a departed member is not this rule
     ]
-    assert keys(findings_for(tmp_path, people, groups)) == {("departed-owner", "sensitive", None)}
+    assert keys(findings_for(tmp_path, people, groups)) - {("departed-member", "active-owner", "gone")} == {
+        ("departed-owner", "sensitive", None)
+    }
 
 
 def test_training_expired_boundaries(tmp_path: Path) -> None:
@@ -239,7 +243,10 @@ def test_training_expired_boundaries(tmp_path: Path) -> None:
         ("training-expired", "sensitive", "string-366"),
         ("training-expired", "sensitive", "missing"),
         ("training-expired", "sensitive", "no-trainings"),
+        ("training-expired", "sensitive", "future"),  # a date after as_of is not on record (SPEC §4)
     }
+    measures = {f["person"]: f["measure"] for f in findings_for(tmp_path / "measures", people, groups)}
+    assert measures == {"day-366": 1, "string-366": 1, "missing": None, "no-trainings": None, "future": None}
     levels = {f["level"] for f in findings_for(tmp_path / "again", people, groups)}
     assert levels == {"warn"}
 
@@ -269,7 +276,62 @@ def test_finding_shape(tmp_path: Path) -> None:
         "person": None,
         "waived": False,
         "waiver": None,
+        "measure": None,
     }
+
+
+def test_departed_member_deny_with_sensitive_data_warn_without(tmp_path: Path) -> None:
+    people = [person("gone", status="departed"), person("here"), person("m")]
+    groups = [
+        sensitive_group("sensitive", "here", ["gone", "m"]),
+        group("plain", "here", ["gone"], data_classes=["internal"]),
+        group("no-classes", "here", ["m", "gone"]),
+        sensitive_group("owned-by-gone", "gone", ["m"]),  # the owner is departed-owner's, not this rule's
+    ]
+    found = {(f["rule"], f["level"], f["group"], f["person"]) for f in findings_for(tmp_path, people, groups)}
+    assert found == {
+        ("departed-member", "deny", "sensitive", "gone"),
+        ("departed-member", "warn", "plain", "gone"),
+        ("departed-member", "warn", "no-classes", "gone"),
+        ("departed-owner", "deny", "owned-by-gone", None),
+    }
+
+
+def test_access_review_overdue_boundaries(tmp_path: Path) -> None:
+    as_of = dt.date(2026, 11, 29)
+    people = [person("o")]
+
+    def reviewed(gid: str, days_before: int | None, classes: list[str]) -> dict[str, Any]:
+        extra: dict[str, Any] = {"data_classes": classes}
+        if days_before is not None:
+            extra["reviewed"] = {"on": as_of - dt.timedelta(days=days_before), "by": "o"}
+        g = sensitive_group(gid, "o", ["o"], **extra)
+        if days_before is None:
+            del g["reviewed"]
+        return g
+
+    groups = [
+        reviewed("pii-180", 180, ["user_pii"]),  # the top-level 180 days: on the limit
+        reviewed("pii-181", 181, ["user_pii"]),
+        reviewed("gov-90", 90, ["government_id"]),  # the class's own 90 days
+        reviewed("gov-91", 91, ["government_id", "user_pii"]),  # the smallest limit of the classes
+        reviewed("never", None, ["financial"]),
+        reviewed("future", -1, ["financial"]),  # after as_of: not on record
+        group("plain", "o", ["o"], data_classes=["internal"]),  # no sensitive data, no review needed
+    ]
+    found = {f["group"]: f["measure"] for f in findings_for(tmp_path, people, groups)
+             if f["rule"] == "access-review-overdue"}
+    assert found == {"pii-181": 1, "gov-91": 1, "never": None, "future": None}
+
+
+def test_sensitive_reach_counts_sensitive_groups_owner_included(tmp_path: Path) -> None:
+    people = [person("busy"), person("calm"), person("o")]
+    # busy: owner of s0 and member of s1..s12 (13 sensitive groups); o: owner of s1..s12 (12, the limit)
+    groups = [sensitive_group("s0", "busy", [])]
+    groups += [sensitive_group(f"s{i}", "o", ["busy"]) for i in range(1, 13)]
+    groups += [group(f"plain{i}", "o", ["busy", "calm"], data_classes=["internal"]) for i in range(5)]
+    found = [f for f in findings_for(tmp_path, people, groups) if f["rule"] == "sensitive-reach"]
+    assert [(f["level"], f["group"], f["person"], f["measure"]) for f in found] == [("warn", None, "busy", 13)]
 
 
 # ---------------------------------------------------------------- waivers
@@ -313,6 +375,7 @@ def test_waiver_expired_the_day_after(tmp_path: Path) -> None:
         "person": None,
         "waived": False,
         "waiver": "w1",
+        "measure": None,
     }
     assert ("waiver-unused", "g", None, "w1") not in found
 
@@ -369,6 +432,7 @@ def strict_load(path: Path) -> Any:
 
 PERSON_KEYS = {"id", "name", "location", "employment", "status", "trainings"}
 GROUP_KEYS = {
+    "reviewed",
     "id",
     "platform",
     "kind",
@@ -467,8 +531,8 @@ def test_generated_org_shape_for_1000_groups(tmp_path: Path) -> None:
     counts = count_by_rule(findings)
     assert set(counts) == {*POLICY_RULES, "waiver-expired", "waiver-unused"}
     assert any(f["waived"] for f in findings)
-    # Most groups are clean: findings concentrate in a minority.
-    assert len({f["group"] for f in findings}) < len(groups) / 2
+    # Most groups pass: failing (deny) findings concentrate in a minority.
+    assert len({f["group"] for f in findings if f["level"] == "deny"}) < len(groups) / 2
 
 
 def test_generated_org_without_waivers(tmp_path: Path) -> None:
@@ -505,6 +569,9 @@ def test_example_org_has_a_clean_sensitive_group() -> None:
         if any(POLICY["data_classes"][c].get("sensitive") for c in g.get("data_classes", []))
     ]
     assert "lark-us-ttsafety-escalations" in set(sensitive) - with_findings
+    reviewed = next(g for g in groups if g["id"] == "lark-us-ttsafety-escalations")["reviewed"]
+    # compliant because reviewed, not because unchecked (PyYAML 1.1 reads the key `on` as true)
+    assert reviewed["by"] == "ana.ruiz" and len(reviewed) == 2
 
 
 def test_example_org_waivers() -> None:
@@ -516,7 +583,7 @@ def test_example_org_waivers() -> None:
     assert warnings == {("waiver-expired", "w-2026-031"), ("waiver-unused", "w-2026-040")}
     # The expired waiver no longer suppresses its finding.
     assert {"rule": "member-location", "level": "deny", "group": "slack-privacy-dsar",
-            "person": "james.whitfield", "waived": False, "waiver": None} in findings  # fmt: skip
+            "person": "james.whitfield", "waived": False, "waiver": None, "measure": None} in findings  # fmt: skip
 
 
 def test_example_org_incident_group() -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import evaluate, history, inventory, pipeline, snapshot, waivers
+from checker import history, inventory, pipeline, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
@@ -42,10 +42,11 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
             declared = inv
             matchings = [match(declared, snap, file) for snap, file in snapshots]
             inv = observed_inventory(declared, matchings)
-            raw = pipeline.evaluate_groups(engine, inv, options.as_of, engine.cache_key, cache)
-            policy_findings = [f for gid in sorted(raw) for f in evaluate.to_findings(inv.groups[gid], raw[gid], rules)]
+            policy_findings = pipeline.policy_findings(engine, inv, options.as_of, rules, cache, engine.cache_key)
             rules = {**rules, **drift_rule_infos()}
-            findings = waivers.apply([*policy_findings, *drift(declared, matchings)], inv.waivers, options.as_of)
+            # Separation of duties is judged against the declared owners: the reviewed ones.
+            findings = waivers.apply([*policy_findings, *drift(declared, matchings)], inv.waivers, options.as_of,
+                                     waivers.owners_of(declared))
             meta["observed"] = observed_meta(matchings)
             meta["drift_groups"] = drift_groups(declared, inv, matchings)
         else:
@@ -104,8 +105,10 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
 
     try:
         repository = git.Repository(options.inventories)
-    except GitError as exc:
-        raise GitError(f"--history needs the inventory in a git repository: {exc}") from None
+    except GitError:
+        raise GitError(f"--history reads the git history of the inventory folder, and {options.inventories} is "
+                       "not inside a git repository: point --inventories at the inventory folder of a git "
+                       "checkout (the repository is the one that holds it)") from None
     with repository:
         inv_dir = repository.relative_folder(options.inventories.resolve(), "--inventories")
         since = history.parse_since(since_text, dt.datetime.now(dt.UTC))

@@ -15,10 +15,11 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from importlib import metadata
 from typing import Any
 
-from checker.engines import EngineOptions, RawResult, entry_query
+from checker.engines import SCOPES, EngineOptions, RawResult, entry_query
 from checker.errors import EngineError, PolicyError, Problem
 from checker.jsonkeys import unique_keys
 from checker.models import Engine as EngineInfo
@@ -56,9 +57,10 @@ def compile_problems(error_text: str, sources: Mapping[str, str]) -> list[Proble
 
 
 class Evaluator:
-    """One compiled bundle in one process. Not thread-safe; one per worker."""
+    """The policies compiled in one process, one bundle per scope's query. Not thread-safe; one per worker."""
 
-    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
+    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
+                 ) -> None:
         from regopy import Interpreter
         from regopy.rego_shared import RegoError
 
@@ -69,18 +71,18 @@ class Evaluator:
             for path, source in modules:
                 self._interp.add_module(path, source)
             self._interp.add_data_json(json.dumps(data))
-            self._bundle = self._interp.build(query, [])
+            self._bundles = {scope: self._interp.build(query, []) for scope, query in queries.items()}
         except RegoError as exc:
             raise PolicyError(compile_problems(str(exc), sources)) from None
-        if not self._bundle.ok():
+        if not all(bundle.ok() for bundle in self._bundles.values()):
             raise PolicyError([Problem("", None, "policies did not compile on the embedded engine")])
 
-    def evaluate(self, document: Mapping[str, Any]) -> RawResult:
+    def evaluate(self, document: Mapping[str, Any], scope: str = "group") -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
         self._interp.set_input(escaped(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
-        impl = rego_bundle_query(self._interp._impl, self._interp_bundle_impl)
+        impl = rego_bundle_query(self._interp._impl, self._bundles[scope]._impl)
         try:
             if not rego_output_ok(impl):
                 raise EngineError(_failed_output_message(impl))
@@ -104,10 +106,6 @@ class Evaluator:
         if not isinstance(value, dict):
             raise EngineError(f"expected an object of rule results, got {type(value).__name__}")
         return value
-
-    @property
-    def _interp_bundle_impl(self) -> Any:
-        return self._bundle._impl
 
 
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
@@ -167,22 +165,22 @@ def _stdout_to_stderr() -> None:
     os.dup2(2, 1)
 
 
-def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> None:
+def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]) -> None:
     global _WORKER
     _stdout_to_stderr()
     try:
-        _WORKER = Evaluator(modules, data, query)
+        _WORKER = Evaluator(modules, data, queries)
     except PolicyError:
         _WORKER = None  # reported by the parent, which compiled first
 
 
-def _evaluate_batch(batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
+def _evaluate_batch(scope: str, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
     """(key, ok, raw result or error message) for each input."""
     assert _WORKER is not None, "worker has no compiled policies"
     out: list[tuple[str, bool, Any]] = []
     for key, document in batch:
         try:
-            out.append((key, True, _WORKER.evaluate(document)))
+            out.append((key, True, _WORKER.evaluate(document, scope)))
         except EngineError as exc:
             out.append((key, False, str(exc)))
     return out
@@ -209,7 +207,7 @@ class EmbeddedEngine:
         self.info = EngineInfo("embedded", f"regopy {regopy_version()}")
         self._modules = tuple((m.path, m.source) for m in policy_set.modules)
         self._data = dict(policy_set.data)
-        self._query = entry_query(policy_set)
+        self._queries = {scope: entry_query(policy_set, scope) for scope in SCOPES}
         self._jobs = max(1, options.jobs)
         self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None
@@ -220,13 +218,16 @@ class EmbeddedEngine:
     def _compile_check(self) -> None:
         with ProcessPoolExecutor(1, mp_context=_context()) as pool:
             try:
-                problems = pool.submit(_compile_only, self._modules, self._data, self._query).result()
+                problems = pool.submit(_compile_only, self._modules, self._data, self._queries).result()
             except BrokenProcessPool:
                 raise EngineError("the embedded engine crashed while compiling the policies") from None
         if problems:
             raise PolicyError(problems)
 
-    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
+                 ) -> dict[str, RawResult]:
+        if scope not in self._queries:
+            raise EngineError(f"unknown evaluation scope {scope!r}")
         if not inputs:
             return {}
         pool = self._ensure_pool()
@@ -237,7 +238,7 @@ class EmbeddedEngine:
         ordered = sorted(inputs, key=_weight, reverse=True)
         progress = Progress("evaluating", len(ordered), self._progress)
         try:
-            for batch_result in pool.map(_evaluate_batch, _batches(ordered, BATCH_SIZE)):
+            for batch_result in pool.map(partial(_evaluate_batch, scope), _batches(ordered, BATCH_SIZE)):
                 progress.advance(len(batch_result))
                 for key, ok, value in batch_result:
                     if ok:
@@ -260,7 +261,7 @@ class EmbeddedEngine:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self._jobs, mp_context=_context(), initializer=_init_worker,
-                                             initargs=(self._modules, self._data, self._query))
+                                             initargs=(self._modules, self._data, self._queries))
         return self._pool
 
     def close(self) -> None:
@@ -269,10 +270,11 @@ class EmbeddedEngine:
             self._pool = None
 
 
-def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], query: str) -> list[Problem]:
+def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
+                  ) -> list[Problem]:
     _stdout_to_stderr()
     try:
-        Evaluator(modules, data, query)
+        Evaluator(modules, data, queries)
     except PolicyError as exc:
         return exc.problems
     return []

@@ -14,7 +14,7 @@ import pytest
 
 from checker import pipeline
 from checker.engines import EngineOptions, make_engine
-from checker.engines.opa_process import LocalOpa, find_opa
+from checker.engines.opa.process import LocalOpa, find_opa
 from checker.models import Finding
 from checker.policies import PolicySet
 

@@ -20,12 +20,11 @@ from typing import Any
 import pytest
 import requests
 
-from checker.engines.opa_server import (
-    BATCH_GROUPS,
+from checker.engines.opa.dispatch import BATCH_GROUPS
+from checker.engines.opa.messages import TOKEN_HINT
+from checker.engines.opa.namespacing import NAMESPACE_PREFIX, WRAPPER_PREFIX
+from checker.engines.opa.rego_tests import (
     DUPLICATE_TEST_SUFFIX,
-    NAMESPACE_PREFIX,
-    TOKEN_HINT,
-    WRAPPER_PREFIX,
     RegoTest,
     distinct_test_rules,
     rego_test_verdict,
@@ -437,7 +436,7 @@ def test_the_same_server_named_twice_is_used_once(shim: OpaRestShim) -> None:
 def test_cleanup_of_what_someone_else_removed_is_quiet(shim: OpaRestShim, capsys: pytest.CaptureFixture[str]) -> None:
     from checker import pipeline
     from checker.engines import EngineOptions
-    from checker.engines.opa_server import OpaEngine
+    from checker.engines.opa.engine import OpaEngine
 
     engine = OpaEngine(pipeline.load_policies(ROOT / "policies", "policies"), EngineOptions(opa_urls=(shim.url,)))
     try:

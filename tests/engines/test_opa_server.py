@@ -26,24 +26,27 @@ import requests
 
 from checker import evaluate, pipeline, policies
 from checker.engines import EngineOptions
-from checker.engines.opa_process import LocalOpa, find_opa, free_port
-from checker.engines.opa_server import (
-    TOKEN_HINT,
+from checker.engines.opa.dispatch import (
     Batch,
     Dispatcher,
-    EvaluationFailed,
-    OpaEngine,
-    OpaServer,
-    ServerDown,
     make_batches,
-    namespace_source,
+)
+from checker.engines.opa.engine import OpaEngine
+from checker.engines.opa.messages import (
+    TOKEN_HINT,
+    EvaluationFailed,
+    ServerDown,
     opa_problems,
-    parse_test_report,
+)
+from checker.engines.opa.namespacing import (
+    namespace_source,
     policy_id,
-    rego_test_rules,
     upload_order,
     wrapper_module,
 )
+from checker.engines.opa.process import LocalOpa, find_opa, free_port
+from checker.engines.opa.rego_tests import parse_test_report, rego_test_rules
+from checker.engines.opa.rest import OpaServer
 from checker.errors import CheckerError, EngineError, PolicyError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,29 @@
+# METADATA
+# title: Non-employee in a group with employees-only data
+# description: >-
+#   Only employees may be in a group, as owner or member, that holds a class of data marked
+#   employees_only (government IDs, biometrics, minor safety).
+# custom:
+#   severity: high
+#   remediation: >-
+#     Remove the contractor or vendor from the group, or move the employees-only data to a group of
+#     employees.
+package access.non_employee_access
+
+import rego.v1
+
+import data.lib.groups
+import data.lib.text
+
+deny contains {"msg": msg, "person": p.id} if {
+	g := input.group
+	restricted := groups.employees_only_classes(g)
+	count(restricted) > 0
+	some p in groups.everyone
+	employment := object.get(p, "employment", "unknown")
+	employment != "employee"
+	msg := sprintf(
+		"%s %s of group %s is not an employee (employment: %s) but the group holds employees-only data (%s)",
+		[groups.role(g, p), p.id, g.id, employment, text.listing(restricted)],
+	)
+}
