@@ -252,6 +252,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def _handler(fake: FakeMicrosoft) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
