@@ -315,7 +315,8 @@ def replace_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
                     out.flush()
-                    os.fsync(out.fileno())
+                    if len(files) == 1:
+                        os.fsync(out.fileno())
                 if path.exists():
                     os.chmod(temp, path.stat().st_mode & 0o7777)
                 else:
@@ -324,6 +325,8 @@ def replace_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
                     os.chmod(temp, 0o666 & ~umask)
             except OSError as exc:
                 raise CheckerError([Problem(str(path), None, f"cannot write: {exc.strerror or exc}")]) from None
+        if len(files) > 1:
+            os.sync()  # one flush for them all: an fsync per file cost more than the edits (1,000 files)
         for temp, path in temps:
             os.replace(temp, path)
         temps = []
