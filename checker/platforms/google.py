@@ -96,7 +96,12 @@ class Directory:
         while request is not None:
             page += 1
             response = self._execute(request, f"{what} (page {page})")
-            yield from response.get(key, [])
+            items = response.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str)
+                                                      for i in items):
+                raise PlatformError(f"Google Directory API {what} (page {page}): unusable answer: "
+                                    f"{key} is not a list of resources with ids")
+            yield from items
             request = collection.list_next(request, response)
 
     def _execute(self, request: Any, what: str) -> dict[str, Any]:

@@ -168,3 +168,16 @@ def test_without_the_sdk_the_command_names_the_extra(tmp_path: Path) -> None:
     done = run_checker("snapshot", "--platform", "microsoft", "--output", str(tmp_path / "s.json"), env=env)
     assert done.returncode == 2
     assert "pip install 'checker[microsoft]'" in done.stderr
+
+
+def test_an_answer_that_is_not_a_collection_is_an_error(fake: FakeMicrosoft) -> None:
+    fake.tenant.faults = [Fault(USERS, 200, {"value": [{"displayName": "no id"}]})]
+    with pytest.raises(PlatformError, match=r"users \(page 1\): the answer is not an OData collection"):
+        connector("microsoft").read(settings(fake))
+
+
+def test_the_same_next_link_twice_ends_the_snapshot(fake: FakeMicrosoft) -> None:
+    loop = f"{fake.graph_url}/users?$skiptoken=MA=="
+    fake.tenant.faults = [Fault(USERS, 200, {"value": [], "@odata.nextLink": loop}, times=3)]
+    with pytest.raises(PlatformError, match=r"the same @odata\.nextLink came back twice"):
+        connector("microsoft").read(settings(fake))
