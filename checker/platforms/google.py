@@ -49,6 +49,8 @@ class GoogleConnector:
     extra = "google"
 
     def read(self, settings: ConnectorSettings) -> Snapshot:
+        if settings.options:
+            raise PlatformError("--owners does not apply to Google: its groups name their OWNERs")
         budget = RetryBudget(settings.max_wait_seconds)
         directory = Directory(_service(settings), budget)
         groups = list(directory.groups())

@@ -56,6 +56,8 @@ class MicrosoftConnector:
     extra = "microsoft"
 
     def read(self, settings: ConnectorSettings) -> Snapshot:
+        if settings.options:
+            raise PlatformError("--owners does not apply to Microsoft 365: its groups name their owners")
         needed = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
         missing = [name for name in needed if not settings.environ.get(name)]
         if missing:

@@ -223,3 +223,9 @@ def test_an_answer_without_ids_is_an_error(fake: FakeGoogle, tmp_path: Path) -> 
     fake.tenant.faults = [Fault(GROUPS, 200, {"kind": "admin#directory#groups", "groups": [{"email": "x@y"}]})]
     with pytest.raises(PlatformError, match=r"groups.list \(page 1\): unusable answer: groups is not a list"):
         connector("google").read(settings(fake, tmp_path))
+
+
+def test_an_owner_mapping_is_refused_not_ignored(fake: FakeGoogle, tmp_path: Path) -> None:
+    given = settings(fake, tmp_path)
+    with pytest.raises(PlatformError, match="--owners does not apply to Google"):
+        connector("google").read(ConnectorSettings(given.environ, api_url=fake.url, options={"a@example.com": "1"}))

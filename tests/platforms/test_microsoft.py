@@ -181,3 +181,8 @@ def test_the_same_next_link_twice_ends_the_snapshot(fake: FakeMicrosoft) -> None
     fake.tenant.faults = [Fault(USERS, 200, {"value": [], "@odata.nextLink": loop}, times=3)]
     with pytest.raises(PlatformError, match=r"the same @odata\.nextLink came back twice"):
         connector("microsoft").read(settings(fake))
+
+
+def test_an_owner_mapping_is_refused_not_ignored(fake: FakeMicrosoft) -> None:
+    with pytest.raises(PlatformError, match="--owners does not apply to Microsoft 365"):
+        connector("microsoft").read(ConnectorSettings(fake.environ(), api_url=fake.graph_url, options={"g": "u"}))
