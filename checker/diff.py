@@ -60,12 +60,16 @@ def inputs_to_evaluate(todo: Plan, sides: Sequence[Inventory], as_of: str, keys:
 
 
 def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, RawResult],
-                  rules: Mapping[str, RuleInfo], as_of: str) -> list[Finding]:
-    """One side's findings from the shared raw results, located in that side's files and waived
-    with that side's waivers (waivers are inventory data)."""
+                  rules: Mapping[str, RuleInfo], as_of: str, people_raw: Mapping[str, RawResult] | None = None
+                  ) -> list[Finding]:
+    """One side's findings from the shared raw results (group scope by input key, person scope by
+    person id), located in that side's files and waived with that side's waivers (waivers are
+    inventory data)."""
     found: list[Finding] = []
     for gid in sorted(inv.groups):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
+    for pid in sorted(people_raw or {}):
+        found.extend(evaluate.to_person_findings(inv.people[pid], (people_raw or {})[pid], rules))
     return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
 
 
@@ -146,6 +150,8 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
+    if finding.group is None and finding.person and finding.rule not in WAIVER_RULES:
+        return _reach_cause(finding, finding.person, base_inv, head_inv) or finding.location
     group = head_inv.groups.get(finding.group or "")
     old_group = base_inv.groups.get(finding.group or "")
     if finding.rule in WAIVER_RULES or group is None or old_group is None:
@@ -168,6 +174,29 @@ def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, b
     if changed:
         causes.append(changed)
     return causes
+
+
+def _reach_cause(finding: Finding, pid: str, base_inv: Inventory, head_inv: Inventory) -> Location | None:
+    """A person-scope finding about a person's reach across groups (SPEC §3, §7): the member entry
+    (or owner line) that the change added, groups with data classes first; else the changed field
+    of the person's record; else a data class the change added to one of their groups."""
+    added: list[tuple[bool, str, Location]] = []
+    classes: list[Location] = []
+    for gid in sorted(head_inv.groups):
+        group = head_inv.groups[gid]
+        if pid not in group.members:
+            continue
+        old = base_inv.groups.get(gid)
+        if old is None or pid not in old.members:
+            line = group.member_lines.get(pid) or (group.field_lines.get("owner") if group.owner == pid else None)
+            added.append((not group.data_classes, gid, _at(group, line)))
+        elif any(c not in old.data_classes for c in group.data_classes):
+            new_class = next(c for c in group.data_classes if c not in old.data_classes)
+            classes.append(_at(group, group.data_class_lines.get(new_class)))
+    if added:
+        return min(added)[2]
+    return _record_change(base_inv.people.get(pid), head_inv.people.get(pid), finding.message) or (
+        classes[0] if classes else None)
 
 
 def _group_causes(finding: Finding, group: Group, old: Group, base_inv: Inventory, head_inv: Inventory

@@ -132,8 +132,11 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
     with engine_for(options, judge) as engine:
         todo = diff.plan([base_inv, head_inv], as_of, engine.cache_key)
         raw = _evaluate(engine, cache, todo, [base_inv, head_inv], as_of, judge_side)
-        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of)
-        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of)
+        head_people = _evaluate_people(engine, cache, head_inv, as_of, judge, judge_side)
+        base_people = head_people if base_inv is head_inv else _evaluate_people(engine, cache, base_inv, as_of,
+                                                                                  judge, judge_side)
+        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of, base_people)
+        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of, head_people)
         info = engine.info
     findings = diff.classify(base_findings, head_findings, base_inv, head_inv, as_of, accept_new_waivers)
 
@@ -155,7 +158,8 @@ def _impact(cache: Cache, options: Options, head_policies: PolicySet, head_inv: 
     with engine_for(options, head_policies) as engine:
         todo = diff.plan([head_inv], options.as_of, engine.cache_key)
         raw = _evaluate(engine, cache, todo, [head_inv], options.as_of, new)
-        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of)
+        people = _evaluate_people(engine, cache, head_inv, options.as_of, head_policies, new)
+        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of, people)
     return diff.impact(judged, after)
 
 
@@ -265,3 +269,15 @@ def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence
         cache.put_marshal("result", computed)
         results.update(computed)
     return results
+
+
+def _evaluate_people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy_set: PolicySet,
+                     policy_side: Side) -> dict[str, RawResult]:
+    """Person-scope raw results of one side (SPEC §3), from the cache where the same person input was
+    judged before; policy errors are told as the group scope's are."""
+    try:
+        return pipeline.evaluate_people(engine, inv, as_of, engine.cache_key, cache, policy_set.rules)
+    except PolicyError as exc:
+        side = policy_side
+        raise _in_context(exc, None if side.role == "head" else side.commit,
+                          f"the policies at {side.label} do not compile or evaluate{_BROKEN[side.role]}") from None

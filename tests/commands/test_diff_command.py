@@ -275,7 +275,7 @@ def test_bootstrap_change_is_judged_by_its_own_policies_only_when_asked(tmp_path
     org.write({**POLICIES, **INVENTORY})
     org.commit("adopt the checker")
     code, doc, stderr = run_diff(org)
-    assert code == 2 and doc is None  # issue 9.2: never judged by its own policies by default
+    assert code == 2 and doc["error"] is True  # issue 9.2: never judged by its own policies by default
     assert "no policy folder at the tip of main" in stderr and "--bootstrap" in stderr
     code, doc, stderr = run_diff(org, "--bootstrap")
     assert code == 1
@@ -379,7 +379,7 @@ def test_a_tag_shadowing_the_base_branch_is_refused(org: GitOrg) -> None:
     org.git("merge", "-q", "main")
     org.git("tag", "origin/main", old)
     code, doc, stderr = run_diff(org, base="origin/main")
-    assert code == 2 and doc is None
+    assert code == 2 and doc["error"] is True
     assert "ambiguous" in stderr and "refs/tags/origin/main" in stderr and "refs/remotes/origin/main" in stderr
     code, _, stderr = run_diff(org, base="main", extra_head="origin/main")
     assert code == 2 and "--head 'origin/main': ambiguous" in stderr
