@@ -93,7 +93,10 @@ async def _read(settings: ConnectorSettings) -> Snapshot:
             **({"connection_verify": ca} if ca else {}))
     except ValueError as exc:  # a malformed tenant id or authority; the message names no secret
         raise PlatformError(f"Microsoft credentials: {exc}") from None
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
+    try:
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
+    except OSError as exc:
+        raise PlatformError(f"TLS trust {ca} (REQUESTS_CA_BUNDLE / SSL_CERT_FILE): cannot load: {exc}") from None
     async with credential, httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(60, connect=10)) as http:
         # Only the SDK's retry handler is off; the rest of its default middleware stays.
         client = GraphClientFactory.create_with_default_middleware(

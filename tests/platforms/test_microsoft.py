@@ -186,3 +186,9 @@ def test_the_same_next_link_twice_ends_the_snapshot(fake: FakeMicrosoft) -> None
 def test_an_owner_mapping_is_refused_not_ignored(fake: FakeMicrosoft) -> None:
     with pytest.raises(PlatformError, match="--owners does not apply to Microsoft 365"):
         connector("microsoft").read(ConnectorSettings(fake.environ(), api_url=fake.graph_url, options={"g": "u"}))
+
+
+def test_an_unreadable_ca_bundle_is_named(fake: FakeMicrosoft, tmp_path: Path) -> None:
+    env = {**fake.environ(), "REQUESTS_CA_BUNDLE": str(tmp_path / "missing.pem")}
+    with pytest.raises(PlatformError, match=r"missing\.pem \(REQUESTS_CA_BUNDLE / SSL_CERT_FILE\): cannot load"):
+        connector("microsoft").read(ConnectorSettings(env, api_url=fake.graph_url))
