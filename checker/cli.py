@@ -148,7 +148,8 @@ def audit(options: Options, history_since: str | None, history_step: str, observ
 @main.command()
 @common_options
 @click.option("--base", required=True, help="The branch the change merges into.")
-@click.option("--head", default="HEAD", show_default=True)
+@click.option("--head", default="HEAD", show_default=True,
+              help="The change: a git ref, or WORKTREE for the work tree as it is (uncommitted changes included).")
 @click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
 @click.option("--bootstrap", is_flag=True,
               help="The base has no policies yet (the change adds them): let the head's policies judge.")

@@ -722,7 +722,7 @@ def test_pre_commit_hook_runs_checker_validate() -> None:
     assert hook["entry"] == "checker validate"
     assert hook["language"] == "python" and hook["pass_filenames"] is False
     files = re.compile(hook["files"])
-    assert files.search("inventories/groups/lark/a.yaml") and files.search("policies/lib/groups.rego")
+    assert files.search("inventories/groups/lark/a.yaml") and files.search("policies/lib/groups/groups.rego")
     assert not files.search("checker/cli.py") and not files.search("docs/inventories/x.md")
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert hook["entry"].split()[0] in scripts, "the hook's entry must be a console script of the package"

@@ -148,6 +148,8 @@ def report_problems(options: Options, problems: Sequence[Problem]) -> None:
         return  # stderr is the report
     context = click.get_current_context(silent=True)
     command = context.info_name if context is not None and context.info_name else "checker"
+    if command == "snapshot":  # its --output is the snapshot, written whole or not at all (SPEC §8)
+        options = dataclasses.replace(options, output=None)
     try:
         with output_stream(options) as stream:
             problem_reports.get(options.format)(command, problems, stream)
