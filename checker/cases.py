@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from checker import dates
 from checker.errors import PolicyError, Problem
 from checker.yamlload import YamlProblem, parse
 
@@ -102,12 +103,18 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
                 continue
             expected[(item["level"], item.get("person"))] += 1
         name = str(raw["name"])
+        as_of = str(raw.get("as_of") or DEFAULT_AS_OF)
+        wrong = dates.problem(as_of)
+        if wrong:  # SPEC §2's range: a far date would fail inside the policies' time functions instead
+            problems.append(Problem(path, doc.line(("cases", index, "as_of")), f"case {name!r}: as_of "
+                                                                               f"{as_of!r} {wrong}"))
+            continue
         if (rule, name) in named:
             problems.append(Problem(path, line, f"case {name!r} of rule {rule} is already defined at line "
                                                 f"{named[(rule, name)]}; give every case its own name"))
             continue
         named[(rule, name)] = line
-        cases.append(Case(path, line, name, rule, str(raw.get("as_of") or DEFAULT_AS_OF), raw["group"], expected,
+        cases.append(Case(path, line, name, rule, as_of, raw["group"], expected,
                           index))
     if problems:
         raise PolicyError(problems)

@@ -233,14 +233,14 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
 def _person_scope_cause(finding: Finding, person: Person, base_inv: Inventory, head_inv: Inventory
                         ) -> Location | None:
     """SPEC §3: a person-scope finding a change to a group caused points at the member entry that the
-    change added (in the group the element names, else the first such group); else at the changed
-    field of the person's record."""
-    named = [finding.group] if finding.group else sorted(head_inv.groups)
-    for gid in named:
-        group = head_inv.groups.get(gid or "")
-        old = base_inv.groups.get(gid or "")
-        if group is not None and person.id in group.member_lines and (old is None or person.id not in old.members):
-            return _at(group, group.member_lines[person.id])
+    change added (in the group the element names, else see _reach_cause); else at the changed field
+    of the person's record."""
+    if not finding.group:
+        return _reach_cause(finding, person.id, base_inv, head_inv)
+    group = head_inv.groups.get(finding.group)
+    old = base_inv.groups.get(finding.group)
+    if group is not None and person.id in group.member_lines and (old is None or person.id not in old.members):
+        return _at(group, group.member_lines[person.id])
     return _record_change(base_inv.people.get(person.id), person, finding.message)
 
 
@@ -253,6 +253,29 @@ def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, b
     if changed:
         causes.append(changed)
     return causes
+
+
+def _reach_cause(finding: Finding, pid: str, base_inv: Inventory, head_inv: Inventory) -> Location | None:
+    """A person-scope finding about a person's reach across groups (SPEC §3, §7): the member entry
+    (or owner line) that the change added, groups with data classes first; else the changed field
+    of the person's record; else a data class the change added to one of their groups."""
+    added: list[tuple[bool, str, Location]] = []
+    classes: list[Location] = []
+    for gid in sorted(head_inv.groups):
+        group = head_inv.groups[gid]
+        if pid not in group.members:
+            continue
+        old = base_inv.groups.get(gid)
+        if old is None or pid not in old.members:
+            line = group.member_lines.get(pid) or (group.field_lines.get("owner") if group.owner == pid else None)
+            added.append((not group.data_classes, gid, _at(group, line)))
+        elif any(c not in old.data_classes for c in group.data_classes):
+            new_class = next(c for c in group.data_classes if c not in old.data_classes)
+            classes.append(_at(group, group.data_class_lines.get(new_class)))
+    if added:
+        return min(added)[2]
+    return _record_change(base_inv.people.get(pid), head_inv.people.get(pid), finding.message) or (
+        classes[0] if classes else None)
 
 
 def _group_causes(finding: Finding, group: Group, old: Group, base_inv: Inventory, head_inv: Inventory

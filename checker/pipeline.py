@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from checker import evaluate, inventory, policies, timings, waivers
 from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
+from checker.engines.workers import die_with_parent
 from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input, memberships, person_input, person_keys
@@ -97,7 +99,7 @@ def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
     # Largest files first in small chunks, so a few big people files do not land on one worker last.
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs) as pool:
+    with context.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         done = pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
     result: list[ParsedFile] = [done[0]] * len(sources)
     for position, index in enumerate(order):

@@ -365,3 +365,4 @@ def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence
         cache.put_marshal("result", computed)
         results.update(computed)
     return results
+
