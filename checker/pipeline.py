@@ -155,17 +155,20 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
 
 
 def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
-                    cache: Cache, rules: Mapping[str, RuleInfo]) -> dict[str, RawResult]:
-    """Raw person-scope results per person, like evaluate_groups; nothing at all (no key, no input)
-    when the policies have no person-scope family."""
+                    cache: Cache, rules: Mapping[str, RuleInfo], person_ids: Iterable[str] | None = None,
+                    cached_only: bool = False) -> dict[str, RawResult]:
+    """Raw person-scope results per person (everyone, or these people), like evaluate_groups; nothing
+    at all (no key, no input) when the policies have no person-scope family. `cached_only`: what the
+    cache has, evaluating nothing."""
     if not any(rule.scope == "person" for rule in rules.values()):
         return {}
     with timings.phase("person cache lookup"):
         groups_of = memberships(inv)
-        keys = person_keys(inv, digest(policy_key, as_of, "person").encode(), groups_of=groups_of)
+        ids = sorted(inv.people) if person_ids is None else sorted(person_ids)
+        keys = person_keys(inv, person_prefix(policy_key, as_of), ids, groups_of=groups_of)
         cached = cache.get_marshal("result", set(keys.values()))
-    missing = [pid for pid in sorted(inv.people) if keys[pid] not in cached]
-    results = {pid: cached[keys[pid]] for pid in inv.people if keys[pid] in cached}
+    missing = [] if cached_only else [pid for pid in ids if keys[pid] not in cached]
+    results = {pid: cached[keys[pid]] for pid in ids if keys[pid] in cached}
     if missing:
         with timings.phase(f"join {len(missing)} people"):
             inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of))
@@ -176,6 +179,11 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
         with timings.phase("person cache store"):
             cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})
     return results
+
+
+def person_prefix(policy_key: str, as_of: str) -> bytes:
+    """What every person-scope result key starts from: the policies (and engine) and the date."""
+    return digest(policy_key, as_of, "person").encode()
 
 
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
