@@ -10,7 +10,7 @@ import functools
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,22 @@ def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> lis
     fresh = dict(zip([k for k, _ in misses], _parse_many([s for _, s in misses], jobs), strict=True))
     cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
     return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
+
+
+def parse_blobs(entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]],
+                cache: Cache, jobs: int) -> list[ParsedFile]:
+    """parse_source for (path, git blob id) pairs, cached by blob id: a file met in an earlier run (or
+    on the other side of a diff) is neither read from git nor parsed again."""
+    keys = [digest("parsed-blob", path, sha) for path, sha in entries]
+    found = {k: _thaw(v) for k, v in cache.get_marshal("parsed", keys).items()}
+    misses = [(k, entry) for k, entry in zip(keys, entries, strict=True) if found.get(k) is None]
+    if misses:
+        data = read(sha for _, (_, sha) in misses)
+        parsed = _parse_many([SourceFile(path, data[sha]) for _, (path, sha) in misses], jobs)
+        fresh = dict(zip([k for k, _ in misses], parsed, strict=True))
+        cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
+        found.update(fresh)
+    return [found[k] for k in keys]  # type: ignore[misc]
 
 
 def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
