@@ -135,13 +135,23 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
 
 def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
                     cache: Cache, rules: Mapping[str, RuleInfo]) -> dict[str, RawResult]:
-    """Raw person-scope results per person, like evaluate_groups; nothing at all (no key, no input)
-    when the policies have no person-scope family."""
+    """Raw person-scope results of the people who have any, like evaluate_groups; nothing at all (no
+    key, no input) when the policies have no person-scope family.
+
+    A warm run with nothing changed reads one entry (every person's results, under a digest of the
+    whole inventory's people and groups); otherwise each person is looked up by their own key,
+    which changes exactly when their person-scope input does.
+    """
     if not any(rule.scope == "person" for rule in rules.values()):
         return {}
+    prefix = digest(policy_key, as_of, "person").encode()
     with timings.phase("person cache lookup"):
+        whole = _people_digest(inv, prefix)
+        found = cache.get_marshal("people", [whole]).get(whole)
+        if isinstance(found, dict):
+            return found
         groups_of = memberships(inv)
-        keys = person_keys(inv, digest(policy_key, as_of, "person").encode(), groups_of=groups_of)
+        keys = person_keys(inv, prefix, groups_of=groups_of)
         cached = cache.get_marshal("result", set(keys.values()))
     missing = [pid for pid in sorted(inv.people) if keys[pid] not in cached]
     results = {pid: cached[keys[pid]] for pid in inv.people if keys[pid] in cached}
@@ -154,7 +164,24 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
         results.update(fresh)
         with timings.phase("person cache store"):
             cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})
-    return results
+    with_findings = {pid: raw for pid, raw in results.items() if raw}
+    cache.put_marshal("people", {whole: with_findings})
+    return with_findings
+
+
+def _people_digest(inv: Inventory, prefix: bytes) -> str:
+    """Moves whenever any person-scope input may have: any person's record, any group's fields,
+    owner or members (and more often than that: a description; then each person's key decides)."""
+    h = hashlib.sha256(prefix)
+    for pid in sorted(inv.people):
+        h.update(f"\0p{pid}\0".encode())
+        h.update(inv.people[pid].content_key)
+    for gid in sorted(inv.groups):
+        group = inv.groups[gid]
+        h.update(f"\0g{gid}\0{len(group.members)}\0".encode())
+        h.update(group.content_key)
+        h.update("\0".join(group.members).encode())
+    return h.hexdigest()
 
 
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
