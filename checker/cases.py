@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from checker import dates
 from checker.errors import PolicyError, Problem
 from checker.yamlload import YamlProblem, parse
 
@@ -28,11 +29,17 @@ class Case:
     as_of: str
     group: Mapping[str, Any] | None  # a group-scope case's input.group
     expected: Counter[tuple[str, str | None]]
+    index: int = 0  # its place in the file's `cases` list
     person: Mapping[str, Any] | None = None  # a person-scope case's input.person (and groups)
     groups: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def key(self) -> str:
+        """The case's identity: its file and place in the list. Not its line: flow-style cases share one."""
+        return f"{self.file}#{self.index}"
+
+    @property
+    def where(self) -> str:
         return f"{self.file}:{self.line}"
 
     @property
@@ -85,6 +92,7 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
     if doc is None or not isinstance(doc.value, dict) or not isinstance(doc.value.get("cases"), list):
         raise PolicyError([Problem(path, 1, "a cases file must be a mapping with a `cases` list")])
     cases = []
+    named: dict[tuple[str, str], int] = {}  # (rule, name) -> line
     for index, raw in enumerate(doc.value["cases"]):
         line = doc.line(("cases", index)) or 1
         shape = ({"name", "findings"} <= raw.keys() and not raw.keys() - _CASE_KEYS
@@ -100,7 +108,7 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
             problems.append(Problem(path, line, f"case {raw['name']!r}: no rule family {rule!r} in the policies"))
             continue
         expected: Counter[tuple[str, str | None]] = Counter()
-        named = "group" if "person" in raw else "person"  # the id a finding of this scope may name
+        id_field = "group" if "person" in raw else "person"  # the id a finding of this scope may name
         scope = "person" if "person" in raw else "group"
         if getattr(known_rules[rule], "scope", "group") != scope:
             problems.append(Problem(path, line, f"case {raw['name']!r}: rule {rule!r} is not a {scope}-scope "
@@ -108,20 +116,50 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
             continue
         for item in raw["findings"] or ():
             if not isinstance(item, dict) or item.get("level") not in ("deny", "warn") or item.keys() - {"level",
-                                                                                                       named}:
-                problems.append(Problem(path, line, f"case {raw['name']!r}: a finding is {{level, {named}?}}, "
+                                                                                                       id_field}:
+                problems.append(Problem(path, line, f"case {raw['name']!r}: a finding is {{level, {id_field}?}}, "
                                                     f"got {item!r}"))
                 continue
-            expected[(item["level"], item.get(named))] += 1
+            expected[(item["level"], item.get(id_field))] += 1
         groups = raw.get("groups") or []
         if "person" in raw and not (isinstance(raw["person"], dict) and isinstance(groups, list)):
             problems.append(Problem(path, line, f"case {raw['name']!r}: person is a mapping, groups a list"))
             continue
-        cases.append(Case(path, line, str(raw["name"]), rule, str(raw.get("as_of") or DEFAULT_AS_OF),
-                          raw.get("group"), expected, raw.get("person"), tuple(groups)))
+        name = str(raw["name"])
+        as_of = str(raw.get("as_of") or DEFAULT_AS_OF)
+        wrong = dates.problem(as_of)
+        if wrong:  # SPEC §2's range: a far date would fail inside the policies' time functions instead
+            problems.append(Problem(path, doc.line(("cases", index, "as_of")), f"case {name!r}: as_of "
+                                                                               f"{as_of!r} {wrong}"))
+            continue
+        if (rule, name) in named:
+            problems.append(Problem(path, line, f"case {name!r} of rule {rule} is already defined at line "
+                                                f"{named[(rule, name)]}; give every case its own name"))
+            continue
+        named[(rule, name)] = line
+        cases.append(Case(path, line, name, rule, as_of, raw.get("group"), expected,
+                          index, raw.get("person"), tuple(groups)))
     if problems:
         raise PolicyError(problems)
     return cases
+
+
+def check_unique(all_cases: list[Case]) -> None:
+    """Refuse two cases of one rule with one name, or with one key, across files: a report line or a
+    result must never stand for two cases."""
+    problems = []
+    seen: dict[tuple[str, str], Case] = {}
+    keys: set[str] = set()
+    for case in all_cases:
+        first = seen.setdefault((case.rule, case.name), case)
+        if first is not case:
+            problems.append(Problem(case.file, case.line, f"case {case.name!r} of rule {case.rule} is already "
+                                                          f"defined at {first.where}; give every case its own name"))
+        if case.key in keys:
+            problems.append(Problem(case.file, case.line, f"case key {case.key} is used twice"))
+        keys.add(case.key)
+    if problems:
+        raise PolicyError(problems)
 
 
 def outcome(case: Case, raw: Mapping[str, Mapping[str, list[Any]]]) -> Outcome:

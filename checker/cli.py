@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gc
@@ -14,21 +15,24 @@ from typing import Any
 
 import click
 
-from checker import __version__
+from checker import __version__, dates
+from checker.commands import report_problems
 from checker.commands.options import Options
 from checker.engines import ENGINES
-from checker.errors import CheckerError
+from checker.errors import CheckerError, Problem
+from checker.escapes import escape_controls
 from checker.models import FAIL_ON
-from checker.report import FORMATS
+from checker.platforms import CONNECTORS
+from checker.report import COLOR_CHOICES, FORMATS
 
 
 def _as_of(_ctx: Any, _param: Any, value: str | None) -> str:
     if value is None:
         return dt.datetime.now(dt.UTC).date().isoformat()
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from None
+    wrong = dates.problem(value)
+    if wrong:
+        raise click.BadParameter(f"{value!r} {wrong}")
+    return value
 
 
 def common_options(func: Callable[..., int]) -> Callable[..., None]:
@@ -50,13 +54,17 @@ def common_options(func: Callable[..., int]) -> Callable[..., None]:
     @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
                   help="Worker processes (default: number of cores).")
     @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+    @click.option("--sarif-max-results", type=click.IntRange(1, 25_000), default=5_000, show_default=True,
+                  help="sarif: at most this many results, most important first (GitHub shows 5,000, takes 25,000).")
+    @click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
+                  help="Colour in the table report; auto: on a terminal, unless NO_COLOR is set.")
     @functools.wraps(func)
     def wrapper(inventories: Path, policies: Path, as_of: str, engine: str, opa_urls: tuple[str, ...],
                 opa_token: str | None, format_: str, output: str | None, fail_on: str, jobs: int,
-                no_cache: bool, **kwargs: Any) -> None:
+                no_cache: bool, sarif_max_results: int, color: str, **kwargs: Any) -> None:
         urls = tuple(u for url in opa_urls for u in url.split())
         options = Options(inventories, policies, as_of, engine, urls, opa_token, format_, output, fail_on,
-                          jobs, not no_cache)
+                          jobs, not no_cache, sarif_max_results=sarif_max_results, color=color)
         sys.exit(_run(func, options, **kwargs))
 
     return wrapper
@@ -70,17 +78,34 @@ def _run(func: Callable[..., int], options: Options, **kwargs: Any) -> int:
     try:
         return func(options, **kwargs)
     except CheckerError as exc:
-        for problem in exc.problems:
-            click.echo(f"checker: error: {problem}", err=True)
+        report_problems(options, exc.problems)  # in the chosen format too (SPEC §6)
+        for problem in exc.problems:  # file names and messages are data: never raw on a terminal or CI log
+            click.echo(f"checker: error: {escape_controls(str(problem))}", err=True)
         click.echo("checker: the run could not be completed (exit 2)", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("checker: interrupted", err=True)
         return 130
-    except Exception:  # fail closed: an unexpected error never reads as a pass
-        click.echo(traceback.format_exc(), err=True)
+    except Exception as exc:  # fail closed: an unexpected error never reads as a pass
+        report_problems(options, [Problem("", None, f"internal error: {type(exc).__name__}: {exc}")])
+        click.echo(_traceback(exc), err=True)
         click.echo("checker: internal error; the run could not be completed (exit 2)", err=True)
         return 2
+
+
+def _traceback(exc: BaseException) -> str:
+    """The traceback, its exception messages escaped: they may quote file names and inventory text. The
+    frames are checker's own code and stay as Python prints them."""
+    chain: list[traceback.TracebackException] = []
+    link: traceback.TracebackException | None = traceback.TracebackException.from_exception(exc)
+    while link is not None:
+        chain.append(link)
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+    parts = []
+    for entry in reversed(chain):
+        parts.append("Traceback (most recent call last):\n" + "".join(entry.stack.format())
+                     + escape_controls("".join(entry.format_exception_only()).rstrip("\n")))
+    return "\n\nwhich led to\n\n".join(parts)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,23 +129,37 @@ def validate(options: Options) -> int:
               help="Add the compliance trend since SINCE: 90d, 12w, a date, or a git ref.")
 @click.option("--history-step", type=click.Choice(["day", "week"]), default="day", show_default=True,
               help="Sample the last commit of each day or week.")
-def audit(options: Options, history_since: str | None, history_step: str) -> int:
+@click.option("--observed", "observed", multiple=True, type=click.Path(path_type=Path), metavar="SNAPSHOT",
+              help="Judge what a platform really holds: a `checker snapshot` file (repeatable, one per platform).")
+@click.option("--max-snapshot-age", type=click.IntRange(min=0), default=7, show_default=True, metavar="DAYS",
+              help="Oldest snapshot accepted, in days before --as-of.")
+def audit(options: Options, history_since: str | None, history_step: str, observed: tuple[Path, ...],
+          max_snapshot_age: int) -> int:
     """Evaluate every group: the periodic org-wide run."""
     from checker.commands.audit import run
 
-    return run(options, history_since=history_since, history_step=history_step)
+    return run(options, history_since=history_since, history_step=history_step, observed=observed,
+               max_snapshot_age=max_snapshot_age)
 
 
 @main.command()
 @common_options
 @click.option("--base", required=True, help="The branch the change merges into.")
-@click.option("--head", default="HEAD", show_default=True)
+@click.option("--head", default="HEAD", show_default=True,
+              help="The change: a git ref, or WORKTREE for the work tree as it is (uncommitted changes included).")
 @click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
-def diff(options: Options, base: str, head: str, repo: Path) -> int:
+@click.option("--bootstrap", is_flag=True,
+              help="The base has no policies yet (the change adds them): let the head's policies judge.")
+@click.option("--accept-new-waivers", is_flag=True,
+              help="Waivers the change adds or extends suppress the findings it introduces.")
+@click.option("--show-unchanged", is_flag=True, help="Table report: list unchanged findings, not only count them.")
+def diff(options: Options, base: str, head: str, repo: Path, bootstrap: bool, accept_new_waivers: bool,
+         show_unchanged: bool) -> int:
     """Pre-merge check: findings the head introduces or resolves against the merge base."""
     from checker.commands.diff import run
 
-    return run(options, base=base, head=head, repo=repo)
+    return run(dataclasses.replace(options, show_unchanged=show_unchanged), base=base, head=head, repo=repo,
+               bootstrap=bootstrap, accept_new_waivers=accept_new_waivers)
 
 
 @main.command("test")
@@ -133,3 +172,32 @@ def test_command(options: Options, coverage: float | None, verbose: bool) -> int
     from checker.commands.test import run
 
     return run(options, coverage=coverage, verbose=verbose)
+
+
+@main.command()
+@common_options
+@click.option("--platform", required=True, type=click.Choice(sorted(CONNECTORS)), help="Which platform to read.")
+@click.option("--api-url", help="Another API root (Feishu: https://open.feishu.cn, a proxy, a test server).")
+@click.option("--subject", metavar="ADMIN_EMAIL", help="Google: the admin to act as (domain-wide delegation).")
+@click.option("--owners", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="JSON {group id: owner account}, where the platform knows only a creator (Slack).")
+@click.option("--max-wait", type=click.FloatRange(min=0), default=300, show_default=True, metavar="SECONDS",
+              help="The most time spent waiting out rate limits, in total.")
+def snapshot(options: Options, platform: str, api_url: str | None, subject: str | None, owners: Path | None,
+             max_wait: float) -> int:
+    """Read what a platform holds now and write it as a snapshot (--output FILE)."""
+    from checker.commands.snapshot import run
+
+    return run(options, platform, api_url, subject, owners, max_wait)
+
+
+@main.command("import")
+@common_options
+@click.option("--snapshot", "snapshot_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE", help="The snapshot whose state the inventory should take.")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff; write nothing.")
+def import_command(options: Options, snapshot_path: Path, dry_run: bool) -> int:
+    """Rewrite the inventory's YAML to match a snapshot, keeping its comments and layout."""
+    from checker.commands.import_ import run
+
+    return run(options, snapshot_path, dry_run)

@@ -1,9 +1,9 @@
 """Compare the two sides of a change (pure): which inputs to evaluate, how findings classify, and
 which changed line explains each introduced finding.
 
-The merge base's policies judge both sides, so a finding can only appear because the inventory
-changed: a group's own fields, its owner or members, the records of the people in it, or the
-waivers. `attribute` names the line of that change.
+The same policies (the base tip's) judge both sides, so a finding can only appear because the
+inventory changed: a group's own fields, its owner or members, the records of the people in it,
+or the waivers. `attribute` names the line of that change.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from checker import evaluate, pipeline, waivers
 from checker.engines import RawResult
 from checker.join import group_input
-from checker.models import LEVELS, WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
+from checker.models import FAILING_CHANGES, LEVELS, WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
 
 EMPTY = Inventory(people={}, groups={}, waivers={})
 
@@ -60,26 +60,32 @@ def inputs_to_evaluate(todo: Plan, sides: Sequence[Inventory], as_of: str, keys:
 
 
 def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, RawResult],
-                  rules: Mapping[str, RuleInfo], as_of: str) -> list[Finding]:
-    """One side's findings from the shared raw results, located in that side's files and waived
-    with that side's waivers (waivers are inventory data)."""
+                  rules: Mapping[str, RuleInfo], as_of: str, people: Mapping[str, RawResult] | None = None
+                  ) -> list[Finding]:
+    """One side's findings from the shared raw results (group scope) and its person-scope results,
+    located in that side's files and waived with that side's waivers (waivers are inventory data)."""
     found: list[Finding] = []
     for gid in sorted(inv.groups):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
-    return waivers.apply(found, inv.waivers, as_of)
+    for pid in sorted(people or {}):
+        found.extend(evaluate.to_person_findings(inv.people[pid], (people or {})[pid], rules))
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
 
 
 # ---------------------------------------------------------------- classification
 
 
-def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Inventory, head_inv: Inventory
-             ) -> list[Finding]:
-    """SPEC §7: every finding of either side is introduced, resolved or unchanged, by identity.
+def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Inventory, head_inv: Inventory,
+             as_of: str, accept_new_waivers: bool = False) -> list[Finding]:
+    """SPEC §7: every finding of either side is introduced, worsened, resolved or unchanged, by identity.
 
     Resolved findings keep the base side's location; the others the head's, and an introduced
-    one points at the change that caused it. A finding waived at the base and in force at the
-    head is introduced: the change removed its waiver, and a change must not do that quietly.
-    So is a finding whose level rose from warn to deny: the change made it fail the gate.
+    or worsened one points at the change that caused it. A finding waived at the base and in force
+    at the head is introduced: the change removed its waiver, and a change must not do that quietly.
+    So is a finding whose level rose from warn to deny: the change made it fail the gate. A
+    finding present on both sides is worsened when its measure grew (or, without measures, its
+    message changed). SPEC §5: a waiver the change adds or extends does not suppress what the
+    change introduces or worsens (unless `accept_new_waivers`).
     """
     before = {f.identity: f for f in base}
     after = {f.identity: f for f in head}
@@ -87,15 +93,32 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
     for identity, finding in after.items():
         old = before.get(identity)
         if old is None:
-            out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
+            finding = finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv))
         elif old.waived and not finding.waived and finding.rule not in WAIVER_RULES:
-            out.append(finding.with_(change="introduced", location=_waiver_lost(old, finding, head_inv)))
+            finding = finding.with_(change="introduced", location=_waiver_lost(old, finding, head_inv))
         elif LEVELS.index(finding.level) < LEVELS.index(old.level):  # warn -> deny
-            out.append(finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv)))
+            finding = finding.with_(change="introduced", location=attribute(finding, base_inv, head_inv))
+        elif finding.rule not in WAIVER_RULES and worsened(old, finding):
+            finding = finding.with_(change="worsened", location=attribute(finding, base_inv, head_inv))
         else:
-            out.append(finding.with_(change="unchanged"))
+            finding = finding.with_(change="unchanged")
+        if finding.waived and finding.change in FAILING_CHANGES and not accept_new_waivers:
+            granted = waivers.granted_by_change(finding, base_inv, head_inv, as_of)
+            if granted is not None:
+                finding = finding.with_(waived=False, waiver=granted[0], waiver_change=granted[1])
+        out.append(finding)
     out.extend(f.with_(change="resolved") for identity, f in before.items() if identity not in after)
     return sorted(out, key=lambda f: f.sort_key)
+
+
+def worsened(old: Finding, new: Finding) -> bool:
+    """SPEC §7: the measure grew; where either side has none, the message changed (a level that
+    fell from deny to warn is better, whatever the message says)."""
+    if LEVELS.index(new.level) > LEVELS.index(old.level):
+        return False
+    if old.measure is not None and new.measure is not None:
+        return new.measure > old.measure
+    return new.message != old.message
 
 
 def impact(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
@@ -126,9 +149,14 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
+    if finding.rule in WAIVER_RULES:
+        return finding.location
+    person = head_inv.people.get(finding.person or "")
+    if person is not None and finding.location == person.location:  # a person-scope family's finding
+        return _person_scope_cause(finding, person, base_inv, head_inv) or finding.location
     group = head_inv.groups.get(finding.group or "")
     old_group = base_inv.groups.get(finding.group or "")
-    if finding.rule in WAIVER_RULES or group is None or old_group is None:
+    if group is None or old_group is None:
         return finding.location
     if finding.person:
         # SPEC §7: a member finding points at the member's entry, or at the person's record
@@ -137,6 +165,20 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     else:
         causes = _group_causes(finding, group, old_group, base_inv, head_inv)
     return causes[0] if causes else finding.location
+
+
+def _person_scope_cause(finding: Finding, person: Person, base_inv: Inventory, head_inv: Inventory
+                        ) -> Location | None:
+    """SPEC §3: a person-scope finding a change to a group caused points at the member entry that the
+    change added (in the group the element names, else see _reach_cause); else at the changed field
+    of the person's record."""
+    if not finding.group:
+        return _reach_cause(finding, person.id, base_inv, head_inv)
+    group = head_inv.groups.get(finding.group)
+    old = base_inv.groups.get(finding.group)
+    if group is not None and person.id in group.member_lines and (old is None or person.id not in old.members):
+        return _at(group, group.member_lines[person.id])
+    return _record_change(base_inv.people.get(person.id), person, finding.message)
 
 
 def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, base_inv: Inventory,
@@ -148,6 +190,29 @@ def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, b
     if changed:
         causes.append(changed)
     return causes
+
+
+def _reach_cause(finding: Finding, pid: str, base_inv: Inventory, head_inv: Inventory) -> Location | None:
+    """A person-scope finding about a person's reach across groups (SPEC §3, §7): the member entry
+    (or owner line) that the change added, groups with data classes first; else the changed field
+    of the person's record; else a data class the change added to one of their groups."""
+    added: list[tuple[bool, str, Location]] = []
+    classes: list[Location] = []
+    for gid in sorted(head_inv.groups):
+        group = head_inv.groups[gid]
+        if pid not in group.members:
+            continue
+        old = base_inv.groups.get(gid)
+        if old is None or pid not in old.members:
+            line = group.member_lines.get(pid) or (group.field_lines.get("owner") if group.owner == pid else None)
+            added.append((not group.data_classes, gid, _at(group, line)))
+        elif any(c not in old.data_classes for c in group.data_classes):
+            new_class = next(c for c in group.data_classes if c not in old.data_classes)
+            classes.append(_at(group, group.data_class_lines.get(new_class)))
+    if added:
+        return min(added)[2]
+    return _record_change(base_inv.people.get(pid), head_inv.people.get(pid), finding.message) or (
+        classes[0] if classes else None)
 
 
 def _group_causes(finding: Finding, group: Group, old: Group, base_inv: Inventory, head_inv: Inventory

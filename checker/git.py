@@ -9,7 +9,9 @@ index or any ref. Every failure becomes a GitError with a message a person can a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import posixpath
+import re
 import tempfile
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,17 +19,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, cast
 
+from checker import treewalk
 from checker.errors import GitError, Problem
 
 try:
     import git
-    from git.exc import BadName, BadObject
     from git.objects.tree import Tree
 except ImportError as exc:  # gitpython refuses to load when there is no git executable
     raise GitError(f"git is not available: {exc}") from None
 
 SYMLINK_MODE = 0o120000
-_YAML_NAMES = (".yaml", ".yml")
 SUBMODULE_MODE = 0o160000
 FETCH_HINT = ("fetch full history: actions/checkout with fetch-depth: 0, or git fetch --unshallow "
               "(and fetch the base branch)")
@@ -70,6 +71,7 @@ class Repository:
                            "repository with --repo") from None
         except git.GitError as exc:
             raise GitError(f"{path}: cannot open the git repository: {_git_message(exc)}") from None
+        self._repo.git.update_environment(**_NO_REPLACE)
         tree_dir = self._repo.working_tree_dir
         self.root: Path | None = Path(tree_dir) if tree_dir is not None else None
         self._blob_cache: dict[str, bytes] = {}
@@ -87,20 +89,45 @@ class Repository:
     # ------------------------------------------------------------ commits
 
     def commit(self, ref: str, option: str) -> str:
-        """The commit a ref names (branch, tag, sha, `HEAD~2`, ...), as a full sha."""
+        """The commit a ref names (branch, tag, sha, `HEAD~2`, ...), as a full sha, resolved exactly as
+        git resolves it; a name git finds ambiguous (a tag and a branch both called `origin/main`)
+        is an error, since git would silently pick the tag (SPEC §6)."""
         if not ref or ref.startswith("-"):
             raise GitError(f"{option} {ref!r}: not a git ref")
-        try:
-            return self._repo.commit(ref).hexsha
-        except (BadName, BadObject, ValueError, IndexError):
-            hint = ""
-            if self.is_shallow():
-                hint = f"; this is a shallow clone, which may lack it: {FETCH_HINT}"
-            elif "/" in ref:
-                hint = f"; fetch it first (git fetch {ref.split('/', 1)[0]})"
-            raise GitError(f"{option} {ref!r}: unknown git ref in {self._where()}{hint}") from None
-        except git.GitError as exc:
-            raise GitError(f"{option} {ref!r}: {_git_message(exc)}") from None
+        # The warning is what git itself says about ambiguity; force it on whatever the user's config.
+        status, out, err = self._git("-c", "core.warnAmbiguousRefs=true", "rev-parse", "--verify",
+                                     "--end-of-options", f"{ref}^{{commit}}")
+        ambiguous = _AMBIGUOUS.findall(err)
+        if ambiguous:
+            names = "; ".join(f"{name!r} names {' and '.join(self._candidates(name))}" for name in ambiguous)
+            raise GitError(f"{option} {ref!r}: ambiguous: {names}; pass a full ref name (refs/heads/..., "
+                           "refs/remotes/...) or the commit id")
+        if status == 0 and _SHA.fullmatch(out.strip()):
+            return out.strip()
+        hint = ""
+        if self.is_shallow():
+            hint = f"; this is a shallow clone, which may lack it: {FETCH_HINT}"
+        elif "/" in ref:
+            hint = f"; fetch it first (git fetch {ref.split('/', 1)[0]})"
+        raise GitError(f"{option} {ref!r}: unknown git ref in {self._where()}{hint}")
+
+    def _candidates(self, name: str) -> list[str]:
+        """What an ambiguous name can mean, by git's own lookup rules (git help revisions)."""
+        rules = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}", f"refs/remotes/{name}",
+                 f"refs/remotes/{name}/HEAD"]
+        _, out, _ = self._git("for-each-ref", "--format=%(refname)", "--", *rules)
+        found = [line for line in out.splitlines() if line in rules]
+        if re.fullmatch(r"[A-Z_]+", name) and (Path(self._repo.git_dir) / name).is_file():
+            found.insert(0, name)
+        if re.fullmatch(r"[0-9a-fA-F]{4,64}", name):
+            found.append(f"the object {name}")
+        return found or [name]
+
+    def _git(self, *args: str) -> tuple[int, str, str]:
+        """(status, stdout, stderr) of one git command, never raising on a failing status."""
+        status, out, err = self._repo.git.execute(["git", *args], with_extended_output=True,
+                                                  with_exceptions=False)
+        return int(status), str(out), str(err)
 
     def merge_base(self, base: str, head: str, base_ref: str, head_ref: str) -> str:
         """The best common ancestor of base and head: the head's branch point from base."""
@@ -136,6 +163,22 @@ class Repository:
             commits.append((sha, dt.datetime.fromtimestamp(int(stamp), dt.UTC)))
         return list(reversed(commits))
 
+    def uncommitted(self, paths: Sequence[str]) -> list[tuple[str, str]]:
+        """(what, path) of every file under `paths` whose work-tree state differs from HEAD: modified,
+        added, deleted, renamed, untracked or ignored (`git status`); empty without a work tree."""
+        if self.root is None:
+            return []
+        status, out, err = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all",
+                                     "--ignored=matching", "--no-renames", "--", *(p or "." for p in paths))
+        if status != 0:
+            raise GitError(f"git status: {err.strip()}")
+        found = []
+        for record in out.split("\0"):
+            if len(record) > 3:
+                code, path = record[:2], record[3:]
+                found.append((_STATUS.get(code.strip()[:1], "changed"), path))
+        return found
+
     def is_shallow(self) -> bool:
         try:
             answer: str = self._repo.git.rev_parse("--is-shallow-repository")
@@ -163,31 +206,29 @@ class Repository:
         return rel
 
     def folder(self, commit: str, path: str, suffixes: Collection[str], limit: int) -> Folder:
-        """The files under `path` at `commit` whose names end with one of `suffixes`.
-
-        Hidden files and folders (a name starting with ".") are skipped, as on disk. Problems,
-        not exceptions, for what cannot be read safely: a symlink that leaves the folder, a
-        submodule, a blob over `limit` bytes (its size is checked before anything is read).
-        """
+        """The files under `path` at `commit` whose names count (checker.treewalk: the same rules as
+        on disk). Problems, not exceptions, for what cannot be read safely: a name that is not
+        UTF-8, a symlink that loops, is broken or leaves the folder, a submodule, a blob over
+        `limit` bytes (its size is checked before anything is read)."""
         root = self._repo.commit(commit).tree
         tree = _subtree(root, path, commit)
         if tree is None:
             return Folder(path, None)
         entries = [e for e in self._ls_tree(commit, path) if not _hidden(e.path, path)]
-        links = {e.sha for e in entries if e.mode == SYMLINK_MODE}
-        targets = self.read(links) if links else {}
         blobs: list[BlobEntry] = []
         problems: list[Problem] = []
         for entry in entries:
-            relevant = entry.path.endswith(tuple(suffixes))
-            if entry.mode == SUBMODULE_MODE:
+            relevant = treewalk.counts(entry.path, suffixes)
+            if not entry.valid_name:
+                problems.append(Problem(entry.path, None, "file name is not valid UTF-8; rename it"))
+            elif entry.mode == SUBMODULE_MODE:
                 problems.append(Problem(entry.path, None, "a git submodule: its files are not in this "
                                                           "repository's history, so they cannot be checked"))
             elif entry.mode == SYMLINK_MODE:
-                target = targets[entry.sha].decode("utf-8", "surrogateescape")
-                problem = _link_problem(root, entry.path, target, path, relevant)
-                if problem:
-                    problems.append(problem)
+                message = treewalk.link_problem(entry.path, path, suffixes, lambda p: _kind(root, p),
+                                                lambda p: self._link_target(root, p))
+                if message:
+                    problems.append(Problem(entry.path, None, message))
             elif relevant:
                 if entry.size > limit:
                     problems.append(Problem(entry.path, None, f"file is {entry.size:,} bytes, over the limit of "
@@ -195,6 +236,12 @@ class Repository:
                 else:
                     blobs.append(BlobEntry(entry.path, entry.sha))
         return Folder(path, tree.hexsha, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
+
+    def _link_target(self, root: Tree, path: str) -> str:
+        """The text of the symlink at `path` in a commit's tree (each blob read once per run)."""
+        item = _lookup(root, path)
+        assert item is not None  # treewalk asks only for paths it found to be links
+        return self.read([item.hexsha])[item.hexsha].decode("utf-8", "surrogateescape")
 
     def _ls_tree(self, commit: str, path: str) -> list[_Entry]:
         """`git ls-tree -r -l -z`: every entry below `path` with its mode, id and size, in one call
@@ -208,10 +255,10 @@ class Repository:
         for record in cast(bytes, out).split(b"\0"):
             if not record:
                 continue
-            meta, _, name = record.partition(b"\t")
+            meta, _, raw_name = record.partition(b"\t")
             mode, _kind, sha, size = meta.split()
-            entries.append(_Entry(name.decode("utf-8", "surrogateescape"), int(mode, 8), sha.decode(),
-                                  int(size) if size != b"-" else 0))
+            name, valid = treewalk.decode_name(raw_name)
+            entries.append(_Entry(name, int(mode, 8), sha.decode(), int(size) if size != b"-" else 0, valid))
         return entries
 
     # ------------------------------------------------------------ blobs
@@ -247,6 +294,15 @@ class Repository:
             pos = end + 1 + size + 1  # the content is followed by a newline
         return found
 
+    def remember(self, data: Iterable[bytes]) -> list[str]:
+        """Blob ids of contents that are not in git (the work tree), kept so that `read` serves them."""
+        shas = []
+        for blob in data:
+            sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob, usedforsecurity=False).hexdigest()
+            self._blob_cache[sha] = blob
+            shas.append(sha)
+        return shas
+
     def read_folder(self, folder: Folder) -> dict[str, bytes]:
         """{display path: bytes} for every blob of a folder listing."""
         data = self.read(b.sha for b in folder.blobs)
@@ -267,6 +323,7 @@ class _Item(Protocol):
 
     type: str
     mode: int
+    hexsha: str
 
 
 @dataclass(frozen=True)
@@ -275,10 +332,18 @@ class _Entry:
     mode: int
     sha: str
     size: int
+    valid_name: bool = True
 
 
 # Folder names are paths, not patterns (a folder named `*` must not match everything).
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+# Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another;
+# and `git status` must not refresh the index (it would write it, and nothing here writes).
+_NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_OPTIONAL_LOCKS": "0"}
+_STATUS = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed",
+           "U": "unmerged", "?": "untracked", "!": "ignored"}
+_AMBIGUOUS = re.compile(r"warning: refname '(.*)' is ambiguous\.")
+_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 
 def _hidden(path: str, folder: str) -> bool:
@@ -319,21 +384,13 @@ def _subtree(root: Tree, path: str, commit: str) -> Tree | None:
     return tree
 
 
-def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool) -> Problem | None:
-    """Symlinks as on disk: one whose target is inside the folder is read as that target's own entry;
-    one that leaves the folder is refused, unless it names a file we would not read anyway."""
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target))
-    in_repo = not (target.startswith("/") or resolved == ".." or resolved.startswith("../"))
-    entry = _lookup(root, resolved) if in_repo else None
-    in_folder = in_repo and (not folder or resolved == folder or resolved.startswith(folder + "/"))
-    if in_folder:
-        if entry is None:
-            return Problem(shown, None, f"broken symlink (-> {target})")
-        if relevant and not (entry.type == "blob" and resolved.endswith(_YAML_NAMES)):
-            # its target is not read as YAML in its own right, so its content would go unread
-            return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
-                                        "link YAML files only to YAML files")
+def _kind(root: Tree, path: str) -> treewalk.Kind | None:
+    """What is at `path` in a commit's tree, links not followed (for treewalk.resolve)."""
+    item = _lookup(root, path)
+    if item is None:
         return None
-    if not relevant and entry is not None and entry.type == "blob":
-        return None  # a link to some other file of the repository, of a kind we never read
-    return Problem(shown, None, f"symlink leaves the folder (-> {target}); refusing to read it")
+    if item.type == "tree":
+        return "dir"
+    if item.mode == SYMLINK_MODE:
+        return "link"
+    return "file" if item.type == "blob" else "other"

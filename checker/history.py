@@ -12,10 +12,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checker import dates
+from checker.errors import CheckerError
 from checker.models import Finding
 
 STEPS = ("day", "week")
 _RELATIVE = re.compile(r"^(\d+)([dw])$")
+_DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+class UsageError(CheckerError):
+    """An option value that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,12 @@ def parse_since(text: str, now: dt.datetime) -> Since:
         days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
         start = (now - dt.timedelta(days=days)).date()
         return Since(moment=dt.datetime.combine(start, dt.time(), dt.UTC))
-    try:
+    if _DATE_LIKE.fullmatch(text):  # meant as a date: a wrong one is said so, not looked up as a git ref
+        wrong = dates.problem(text)
+        if wrong:
+            raise UsageError(f"--history {text!r} {wrong} (SINCE is 90d, 12w, a YYYY-MM-DD date or a git ref)")
         return Since(moment=dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC))
-    except ValueError:
-        return Since(ref=text)
+    return Since(ref=text)
 
 
 def bucket(moment: dt.datetime, step: str) -> dt.date:

@@ -6,29 +6,22 @@ Three steps, so that `diff` can feed git blobs where `audit` feeds files on disk
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pycountry
-
-from checker import schema
+from checker import countries, schema
 from checker.errors import InputError, Problem
 from checker.models import Group, Inventory, Location, Person, Waiver
+from checker.observed.identity import identity_problems
+from checker.walk import walk
 from checker.yamlload import Document, YamlProblem, parse
 
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
 _Made = TypeVar("_Made", Person, Group)
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-@functools.cache
-def _country_codes() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes, from pycountry (a set: a lookup per person was a fifth of build time)."""
-    return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 def max_file_bytes() -> int:
@@ -65,77 +58,31 @@ class Known:
 # ---------------------------------------------------------------- reading from disk
 
 
+def is_inventory_file(name: str) -> bool:
+    """SPEC §2: `*.yaml` / `*.yml`, the suffix compared case-insensitively."""
+    return name.lower().endswith(YAML_SUFFIXES)
+
+
 def read_tree(root: Path, display_root: str | None = None) -> tuple[list[SourceFile], list[Problem]]:
     """Every YAML file under root (hidden ones too; only `.git` folders are skipped), with the
-    problems of files that could not be read safely. Nothing is skipped silently."""
+    problems of files that could not be read safely. Nothing is skipped silently (see checker.walk)."""
     display_root = display_root if display_root is not None else str(root)
     if not root.is_dir():
         return [], [Problem(display_root, None, "inventory folder not found")]
-    real_root = root.resolve()
+    found, problems = walk(root, display_root, is_inventory_file, "inventory", "YAML file")
     sources: list[SourceFile] = []
-    problems: list[Problem] = []
     limit = max_file_bytes()
-
-    def unreadable(error: OSError) -> None:
-        where = _display(Path(error.filename), root, display_root) if error.filename else display_root
-        problems.append(Problem(where, None, f"cannot read this folder: {error.strerror or error}"))
-
-    for dirpath, dirnames, _ in os.walk(root, followlinks=False, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        here = Path(dirpath)
-        # scandir's entries carry their type and size, so a file costs no extra stat calls.
-        try:
-            with os.scandir(dirpath) as entries:
-                listed = sorted(entries, key=lambda e: e.name)
-        except OSError as exc:
-            unreadable(exc)
-            continue
-        for entry in listed:
-            if entry.is_dir(follow_symlinks=False):
-                continue
-            is_yaml = entry.name.endswith(YAML_SUFFIXES)
-            path = here / entry.name
-            if entry.is_symlink():
-                if is_yaml or path.is_dir():
-                    problem = _link_problem(path, real_root, root, display_root, is_yaml)
-                    if problem:
-                        problems.append(problem)
-                continue  # a link inside the tree: its target is read in its own right
-            if not is_yaml:
-                continue
-            shown = _display(path, root, display_root)
-            if not entry.is_file(follow_symlinks=False):
-                problems.append(Problem(shown, None, "not a regular file; refusing to read it"))
-                continue
-            source, problem = _read_file(path, shown, entry.stat(follow_symlinks=False).st_size, limit)
-            if problem:
-                problems.append(problem)
-            elif source:
-                sources.append(source)
+    for file in found:
+        source, problem = read_file(file.path, file.shown, file.size, limit)
+        if problem:
+            problems.append(problem)
+        elif source:
+            sources.append(source)
     return sources, problems
 
 
-def _display(path: Path, root: Path, display_root: str) -> str:
-    rel = path.relative_to(root).as_posix()
-    return f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
-
-
-def _link_problem(path: Path, real_root: Path, root: Path, display_root: str, is_yaml: bool) -> Problem | None:
-    shown = _display(path, root, display_root)
-    target = path.resolve()
-    if not target.exists():
-        return Problem(shown, None, f"broken symlink (-> {os.readlink(path)})")
-    if not target.is_relative_to(real_root):
-        return Problem(shown, None, f"symlink leaves the inventory tree (-> {target}); refusing to read it")
-    if is_yaml and not (target.is_file() and target.name.endswith(YAML_SUFFIXES)
-                        and ".git" not in target.relative_to(real_root).parts):
-        # its target is not read as YAML in its own right, so its content would go unread
-        return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
-                                    "link YAML files only to YAML files")
-    return None
-
-
-def _read_file(path: Path, shown: str, size: int, limit: int) -> tuple[SourceFile | None, Problem | None]:
+def read_file(path: Path, shown: str, size: int, limit: int) -> tuple[SourceFile | None, Problem | None]:
+    """One file's bytes, refused past `limit` before and while reading."""
     if size > limit:
         return None, Problem(shown, None, f"file is {size:,} bytes, over the limit of {limit:,} "
                                           "(CHECKER_MAX_FILE_BYTES)")
@@ -179,25 +126,43 @@ def parse_source(source: SourceFile) -> ParsedFile:
 # ---------------------------------------------------------------- across files
 
 
+_NOUNS: dict[str, str] = {"people": "person", "groups": "group", "waivers": "waiver"}
+
+
 @dataclass
 class _Builder:
     known: Known
     people: dict[str, Person] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     waivers: dict[str, Waiver] = field(default_factory=dict)
-    # raw records kept until every file is in, so references can be checked in any file order
-    group_raw: list[tuple[str, Document, int]] = field(default_factory=list)
-    waiver_raw: list[tuple[str, Document, int]] = field(default_factory=list)
+    # Every id claimed, by records that built and by records with a field error alike, so that one bad
+    # field is one error and not also an "unknown person" error wherever the record is referred to.
+    claimed: dict[str, dict[str, Location]] = field(default_factory=lambda: {s: {} for s in _NOUNS})
+    # Records kept until every file is in, so references can be checked in any file order.
+    group_raw: list[tuple[str, Document, int, bool]] = field(default_factory=list)
+    waiver_raw: list[tuple[str, Document, int, bool]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Problems that may be caused by records that could not be read at all, and those records' kinds.
+    consequences: list[Problem] = field(default_factory=list)
+    unreadable: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in _NOUNS})
     reuse: dict[int, tuple[Any, Person | Group]] | None = None
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.problems.append(Problem(file, line, message))
 
+    def unknown(self, section: str, file: str, line: int | None, message: str) -> None:
+        """A reference to an id no record claims: caused by an unreadable record, when there is one."""
+        problem = Problem(file, line, message)
+        (self.consequences if self.unreadable[section] else self.problems).append(problem)
+
 
 def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any, Person | Group]] | None = None
           ) -> Inventory:
     """Join every file into one Inventory, or raise InputError with every problem found.
+
+    Record by record: a record with a field error is not built, but its id is still known, so what
+    refers to it is not an error too. References that may fail only because a file or record could
+    not be read at all are listed after their cause, under "N further errors follow from it".
 
     `reuse` lets a caller that builds several inventories from mostly the same parsed files (the two
     sides of a diff, the samples of --history) keep one Person and Group per record, so what is
@@ -207,34 +172,71 @@ def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any,
     builder = _Builder(known, reuse=reuse)
     for parsed in files:
         builder.problems.extend(parsed.problems)
-    usable = [f for f in files if f.doc is not None and not f.problems]
-    for parsed in usable:
-        assert parsed.doc is not None
-        for index, _ in enumerate(parsed.doc.value.get("people") or ()):
-            _add_person(builder, parsed.path, parsed.doc, index)
-        builder.group_raw += [(parsed.path, parsed.doc, i) for i in range(len(parsed.doc.value.get("groups") or ()))]
-        builder.waiver_raw += [(parsed.path, parsed.doc, i)
-                               for i in range(len(parsed.doc.value.get("waivers") or ()))]
-    for path, doc, index in builder.group_raw:
-        _add_group(builder, path, doc, index)
-    for path, doc, index in builder.waiver_raw:
-        _add_waiver(builder, path, doc, index)
-    if builder.problems:
-        raise InputError(sorted(set(builder.problems), key=lambda p: (p.file, p.line or 0, p.message)))
+        if parsed.doc is None or not isinstance(parsed.doc.value, dict):
+            for section in _NOUNS:
+                builder.unreadable[section].append(parsed.path)
+            continue
+        _claim_all(builder, parsed)
+    for path, doc, index, valid in builder.group_raw:
+        _add_group(builder, path, doc, index, valid)
+    for path, doc, index, valid in builder.waiver_raw:
+        _add_waiver(builder, path, doc, index, valid)
+    builder.problems.extend(identity_problems(builder.people, builder.groups))  # SPEC §2 uniqueness
+    if builder.problems or builder.consequences:
+        raise InputError(_with_causes(builder))
     return Inventory(builder.people, builder.groups, builder.waivers, tuple(f.path for f in files))
 
 
-def _new_record(b: _Builder, path: str, doc: Document, section: str, index: int,
-                seen: Mapping[str, Person | Group | Waiver]) -> tuple[dict[str, Any], dict[str, int]] | None:
-    """A record and its field lines, or None (with a problem) when its id is already taken."""
-    raw: dict[str, Any] = doc.value[section][index]
-    lines = doc.keys_at((section, index))
-    if raw["id"] in seen:
-        first = seen[raw["id"]].location
-        noun = {"people": "person", "groups": "group", "waivers": "waiver"}[section]
-        b.problem(path, lines["id"], f"duplicate {noun} id {raw['id']!r} (first at {first.file}:{first.line})")
-        return None
-    return raw, lines
+def _claim_all(b: _Builder, parsed: ParsedFile) -> None:
+    """Claim the id of every record of one file and build its people; keep groups and waivers for later."""
+    doc = parsed.doc
+    assert doc is not None
+    for section in _NOUNS:
+        records = doc.value.get(section)
+        if records is None:
+            continue
+        if not isinstance(records, list):
+            b.unreadable[section].append(parsed.path)
+            continue
+        for index, raw in enumerate(records):
+            valid = not parsed.problems or schema.record_validator(section).is_valid(raw)
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            if not isinstance(rid, str):
+                b.unreadable[section].append(f"{parsed.path}:{doc.line((section, index))}")
+                continue
+            if not _claim(b, parsed.path, doc, section, index, rid):
+                continue
+            if section == "people":
+                if valid:
+                    _add_person(b, parsed.path, doc, index)
+            else:
+                (b.group_raw if section == "groups" else b.waiver_raw).append((parsed.path, doc, index, valid))
+
+
+def _claim(b: _Builder, path: str, doc: Document, section: str, index: int, rid: str) -> bool:
+    """Claim an id for a record; False (with a problem) when another record has it."""
+    line = doc.line((section, index, "id")) or 1
+    first = b.claimed[section].get(rid)
+    if first is not None:
+        b.problem(path, line, f"duplicate {_NOUNS[section]} id {rid!r} (first at {first.file}:{first.line})")
+        return False
+    b.claimed[section][rid] = Location(path, line)
+    return True
+
+
+def _with_causes(b: _Builder) -> list[Problem]:
+    """Every problem, sorted; those that follow from unreadable records last, under a line that says so."""
+    problems = sorted(set(b.problems), key=lambda p: (p.file, p.line or 0, p.message))
+    if not b.consequences:
+        return problems
+    causes = sorted({where for places in b.unreadable.values() for where in places})
+    follows = sorted(set(b.consequences), key=lambda p: (p.file, p.line or 0, p.message))
+    source = f"{causes[0]}, which could not be read" if len(causes) == 1 else \
+        f"the {len(causes)} files and records above that could not be read ({', '.join(causes[:3])}" + \
+        (", ..." if len(causes) > 3 else "") + ")"
+    noun = "error follows" if len(follows) == 1 else "errors follow"
+    return [*problems, Problem("", None, f"{len(follows)} further {noun} from {source}: references to ids "
+                                         "it may define"), *follows]
 
 
 def _reused(b: _Builder, raw: dict[str, Any], path: str, kind: type) -> Person | Group | None:
@@ -252,13 +254,12 @@ def _keep(b: _Builder, raw: dict[str, Any], made: _Made) -> _Made:
 
 
 def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
-    record_and_lines = _new_record(b, path, doc, "people", index, b.people)
-    if record_and_lines is None:
-        return
-    raw, lines = record_and_lines
+    raw: dict[str, Any] = doc.value["people"][index]
+    lines = doc.keys_at(("people", index))
     pid = raw["id"]
-    if raw["location"] not in _country_codes():
-        b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)")
+    if raw["location"] not in countries.codes():
+        b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)"
+                                           f"{countries.hint(raw['location'])}")
     kept = _reused(b, raw, path, Person)
     if isinstance(kept, Person):
         b.people[pid] = kept  # the very same record
@@ -268,32 +269,45 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
         record["name"] = raw["name"]
     record.update(location=raw["location"], employment=raw["employment"],
                   status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
-    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines))
+    accounts = dict(raw.get("accounts") or {})
+    lines = {**lines, **{f"accounts.{k}": v for k, v in doc.keys_at(("people", index, "accounts")).items()}}
+    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines, raw.get("email"),
+                                         accounts))
 
 
-def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
-    record_and_lines = _new_record(b, path, doc, "groups", index, b.groups)
-    if record_and_lines is None:
-        return
-    raw, lines = record_and_lines
+def _person_refs(b: _Builder, path: str, line: int | None, what: str, pid: object) -> None:
+    if isinstance(pid, str) and pid not in b.claimed["people"]:
+        b.unknown("people", path, line, f"{what} {pid!r} is not a known person")
+
+
+def _add_group(b: _Builder, path: str, doc: Document, index: int, valid: bool) -> None:
+    raw: dict[str, Any] = doc.value["groups"][index]
+    lines = doc.keys_at(("groups", index))
     base = ("groups", index)
     gid = raw["id"]
+    if not valid:  # a field error, reported by the schema: check the references that can be read
+        _person_refs(b, path, lines.get("owner"), f"group {gid}: owner", raw.get("owner"))
+        if isinstance(raw.get("members"), list):
+            for line, member in zip(doc.items_at((*base, "members")), raw["members"], strict=True):
+                _person_refs(b, path, line, f"group {gid}: member", member)
+        if isinstance(raw.get("reviewed"), dict):
+            _person_refs(b, path, doc.line((*base, "reviewed", "by")), f"group {gid}: reviewed by",
+                         raw["reviewed"].get("by"))
+        return
     kept = _reused(b, raw, path, Group)
     if (isinstance(kept, Group) and all(m in b.people for m in kept.members)
             and b.known.data_classes.issuperset(kept.data_classes)
             and b.known.jurisdictions.issuperset(kept.fields["subject_jurisdictions"])
-            and kept.fields.get("reviewed", {"by": kept.owner})["by"] in b.people):
+            and ("reviewed" not in kept.fields or kept.fields["reviewed"]["by"] in b.people)):
         b.groups[gid] = kept  # the very same record, and its references still resolve
         return
     owner = raw["owner"]
-    if owner not in b.people:
-        b.problem(path, lines["owner"], f"group {gid}: owner {owner!r} is not a known person")
+    _person_refs(b, path, lines["owner"], f"group {gid}: owner", owner)
     member_lines: dict[str, int] = {}
     item_lines = doc.items_at((*base, "members"))
     for i, member in enumerate(raw["members"]):
         member_lines[member] = item_lines[i]
-        if member not in b.people:
-            b.problem(path, member_lines[member], f"group {gid}: member {member!r} is not a known person")
+        _person_refs(b, path, member_lines[member], f"group {gid}: member", member)
     members = list(raw["members"])
     if owner not in member_lines:  # the owner is a member whether listed or not
         members.insert(0, owner)
@@ -315,33 +329,31 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int) -> None:
                               "subject_jurisdictions": list(raw.get("subject_jurisdictions") or ())}
     if "description" in raw:
         fields["description"] = raw["description"]
-    if "reviewed" in raw:
-        reviewer = raw["reviewed"]["by"]
-        if reviewer not in b.people:
-            b.problem(path, doc.keys_at((*base, "reviewed")).get("by", lines["reviewed"]),
-                      f"group {gid}: reviewed.by {reviewer!r} is not a known person")
-        fields["reviewed"] = {"on": raw["reviewed"]["on"], "by": reviewer}
+    if "reviewed" in raw:  # SPEC §3: passed to policies as given
+        _person_refs(b, path, doc.line((*base, "reviewed", "by")), f"group {gid}: reviewed by",
+                     raw["reviewed"]["by"])
+        fields["reviewed"] = dict(raw["reviewed"])
     b.groups[gid] = _keep(b, raw, Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
-                                         member_lines, lines, data_class_lines))
+                                         member_lines, lines, data_class_lines, raw.get("external_id")))
 
 
-def _add_waiver(b: _Builder, path: str, doc: Document, index: int) -> None:
-    record_and_lines = _new_record(b, path, doc, "waivers", index, b.waivers)
-    if record_and_lines is None:
-        return
-    raw, lines = record_and_lines
+def _add_waiver(b: _Builder, path: str, doc: Document, index: int, valid: bool) -> None:
+    raw: dict[str, Any] = doc.value["waivers"][index]
+    lines = doc.keys_at(("waivers", index))
     wid = raw["id"]
-    if raw["group"] not in b.groups:
-        b.problem(path, lines["group"], f"waiver {wid}: group {raw['group']!r} is not a known group")
+    group = raw.get("group")
+    if isinstance(group, str) and group not in b.claimed["groups"]:
+        b.unknown("groups", path, lines["group"], f"waiver {wid}: group {group!r} is not a known group")
     for key in ("person", "approved_by"):
-        if key in raw and raw[key] not in b.people:
-            b.problem(path, lines[key], f"waiver {wid}: {key} {raw[key]!r} is not a known person")
+        _person_refs(b, path, lines.get(key), f"waiver {wid}: {key}", raw.get(key))
     rules = b.known.rule_ids
-    if rules is not None and raw["rule"] not in rules:
-        b.problem(path, lines["rule"], f"waiver {wid}: rule {raw['rule']!r} is not a rule of the policies "
+    rule = raw.get("rule")
+    if rules is not None and isinstance(rule, str) and rule not in rules:
+        b.problem(path, lines["rule"], f"waiver {wid}: rule {rule!r} is not a rule of the policies "
                                        f"(known: {', '.join(sorted(rules))})")
-    b.waivers[wid] = Waiver(wid, raw["rule"], raw["group"], raw.get("person"), raw["reason"],
-                            raw["approved_by"], raw["expires"], Location(path, lines["id"]))
+    if valid:
+        b.waivers[wid] = Waiver(wid, raw["rule"], raw["group"], raw.get("person"), raw["reason"],
+                                raw["approved_by"], raw["expires"], Location(path, lines["id"]))
 
 
 def load(root: Path, display_root: str | None, known: Known) -> Inventory:

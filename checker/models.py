@@ -11,9 +11,13 @@ from typing import Any
 
 LEVELS = ("deny", "warn")
 FAIL_ON = ("deny", "warn", "any", "never")
-CHANGES = ("introduced", "resolved", "unchanged")
+CHANGES = ("introduced", "worsened", "resolved", "unchanged")
+# The changes that fail a diff at their level (SPEC §6-§7).
+FAILING_CHANGES = ("introduced", "worsened")
 # Rules the checker itself reports (SPEC §5); waivers never suppress them.
-WAIVER_RULES = ("waiver-expired", "waiver-unused")
+WAIVER_RULES = ("waiver-expired", "waiver-unused", "waiver-self-approved")
+# How a change touched the waiver that would suppress a finding it introduces (SPEC §5).
+WAIVER_CHANGES = ("added", "extended")
 
 
 @dataclass(frozen=True, order=True)
@@ -28,6 +32,9 @@ class Person:
     record: Mapping[str, Any]  # exactly what policies see as a member/owner (SPEC §3)
     location: Location  # the record's `id` line
     field_lines: Mapping[str, int] = field(default_factory=dict)
+    # SPEC §2 identity on the platforms (not part of what policies see): matched against snapshots
+    email: str | None = None
+    accounts: Mapping[str, str] = field(default_factory=dict)  # platform -> account id
 
     @functools.cached_property
     def content_key(self) -> bytes:
@@ -46,6 +53,7 @@ class Group:
     member_lines: Mapping[str, int] = field(default_factory=dict)
     field_lines: Mapping[str, int] = field(default_factory=dict)
     data_class_lines: Mapping[str, int] = field(default_factory=dict)
+    external_id: str | None = None  # SPEC §2: the platform's own id of the group (matched against snapshots)
 
     @property
     def data_classes(self) -> tuple[str, ...]:
@@ -104,7 +112,10 @@ class Finding:
     waived: bool = False
     waiver: str | None = None
     change: str | None = None
-    measure: int | float | None = None  # how bad, where the element says (SPEC §3, compared in diff)
+    # SPEC §3: how bad, when the policy's element says (compared in diff: a larger one is worsened)
+    measure: int | float | None = None
+    # diff: set when `waiver` is one the change adds or extends, which therefore suppresses nothing
+    waiver_change: str | None = None
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -168,7 +179,7 @@ class RunResult:
         levels = ("deny",) if fail_on == "deny" else LEVELS
         candidates = [f for f in self.present if not f.waived and f.level in levels]
         if self.command == "diff" and fail_on != "any":
-            candidates = [f for f in candidates if f.change == "introduced"]
+            candidates = [f for f in candidates if f.change in FAILING_CHANGES]
         return tuple(candidates)
 
     def exit_code(self, fail_on: str) -> int:

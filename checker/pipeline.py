@@ -6,19 +6,23 @@ cache); parse_source, build, to_findings and waivers.apply are pure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from checker import evaluate, inventory, policies, timings, waivers
 from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
+from checker.engines.workers import die_with_parent
 from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input, memberships, person_input, person_keys
 from checker.models import Finding, Inventory, RuleInfo
+from checker.observed.drift import DRIFT_RULES
 from checker.policies import PolicySet
 from checker.yamlload import Document
 
@@ -31,7 +35,8 @@ def load_policies(path: Path, display: str | None = None) -> PolicySet:
 
 
 def known_for(policy_set: PolicySet) -> inventory.Known:
-    return inventory.Known.from_policy_data(policy_set.data, policy_set.rules)
+    # the drift rules of SPEC §8 are known rule ids too, so waivers may name them
+    return inventory.Known.from_policy_data(policy_set.data, [*policy_set.rules, *DRIFT_RULES])
 
 
 def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
@@ -56,6 +61,22 @@ def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> lis
     return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
 
 
+def parse_blobs(entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]],
+                cache: Cache, jobs: int) -> list[ParsedFile]:
+    """parse_source for (path, git blob id) pairs, cached by blob id: a file met in an earlier run (or
+    on the other side of a diff) is neither read from git nor parsed again."""
+    keys = [digest("parsed-blob", path, sha) for path, sha in entries]
+    found = {k: _thaw(v) for k, v in cache.get_marshal("parsed", keys).items()}
+    misses = [(k, entry) for k, entry in zip(keys, entries, strict=True) if found.get(k) is None]
+    if misses:
+        data = read(sha for _, (_, sha) in misses)
+        parsed = _parse_many([SourceFile(path, data[sha]) for _, (path, sha) in misses], jobs)
+        fresh = dict(zip([k for k, _ in misses], parsed, strict=True))
+        cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
+        found.update(fresh)
+    return [found[k] for k in keys]  # type: ignore[misc]
+
+
 def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
     """A ParsedFile as plain values, for the cache."""
     doc = parsed.doc
@@ -78,7 +99,7 @@ def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
     # Largest files first in small chunks, so a few big people files do not land on one worker last.
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs) as pool:
+    with context.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         done = pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
     result: list[ParsedFile] = [done[0]] * len(sources)
     for position, index in enumerate(order):
@@ -187,7 +208,13 @@ def _people_digest(inv: Inventory, prefix: bytes) -> str:
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
              rules: Mapping[str, RuleInfo], cache: Cache | None = None, policy_key: str = "") -> list[Finding]:
     """Evaluated and waived findings of one inventory, group-scope and person-scope."""
-    cache = cache or NoCache()
+    found = policy_findings(engine_for, inv, as_of, rules, cache or NoCache(), policy_key)
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
+
+
+def policy_findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
+                    rules: Mapping[str, RuleInfo], cache: Cache, policy_key: str) -> list[Finding]:
+    """Findings of every group-scope and person-scope family, before waivers."""
     raw = evaluate_groups(engine_for, inv, as_of, policy_key, cache)
     found: list[Finding] = []
     for gid in sorted(raw):
@@ -195,12 +222,29 @@ def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,
     by_person = evaluate_people(engine_for, inv, as_of, policy_key, cache, rules)
     for pid in sorted(by_person):
         found.extend(evaluate.to_person_findings(inv.people[pid], by_person[pid], rules))
-    return waivers.apply(found, inv.waivers, as_of)
+    return found
 
 
 def shown(path: Path) -> str:
-    """The path as users should see it in locations: relative to the working directory when below it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path as every report shows it (SPEC §7): relative to the root of the git work tree that holds
+    it, whatever the working directory and however the path was given; outside a work tree, relative
+    to the working directory when below it."""
+    absolute = path.resolve()
+    root = work_tree_root(absolute if absolute.is_dir() else absolute.parent)
+    for base in (root, Path.cwd().resolve()):
+        if base is not None:
+            try:
+                return absolute.relative_to(base).as_posix()
+            except ValueError:
+                pass
+    return path.as_posix()
+
+
+@functools.lru_cache(maxsize=64)
+def work_tree_root(path: Path) -> Path | None:
+    """The nearest folder at or above `path` with a `.git` entry (a folder, or a file in a worktree or
+    submodule): where git itself would find the work tree."""
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

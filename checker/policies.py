@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from checker import rego_scan, schema
 from checker.errors import PolicyError, Problem
-from checker.inventory import max_file_bytes
+from checker.inventory import max_file_bytes, read_file
 from checker.jsonkeys import unique_keys
 from checker.models import LEVELS, RuleInfo
-from checker.yamlload import Document, YamlProblem, parse
+from checker.walk import walk
+from checker.yamlload import MAX_DEPTH, Document, YamlProblem, parse
 
 FAMILY_PREFIX = "access."
+POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
 PERSON_PREFIX = "access.person."  # person-scope families (SPEC §3)
 TEST_SUFFIXES = ("_test.rego", "_test.yaml", "_test.yml", "_test.json")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
@@ -65,46 +64,30 @@ def rule_id_for(package: str) -> str | None:
     return name.replace("_", "-")
 
 
+def is_policy_file(name: str) -> bool:
+    """A file the policy folder is read for: the suffix compared case-insensitively, so that `X.REGO`
+    is refused by name (see from_files) rather than skipped."""
+    return name.lower().endswith(POLICY_SUFFIXES)
+
+
 def scope_of(package: str) -> str:
     return "person" if package.startswith(PERSON_PREFIX) else "group"
 
 
 def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
-    """Policies from a folder on disk."""
+    """Policies from a folder on disk: the files `diff` reads from git for the same folder (checker.walk)."""
     display_root = display_root if display_root is not None else str(root)
     if not root.is_dir():
         raise PolicyError([Problem(display_root, None, "policy folder not found")])
+    found, problems = walk(root, display_root, is_policy_file, "policy", "policy file")
     files: dict[str, bytes] = {}
-    problems: list[Problem] = []
-    real_root = root.resolve()
     limit = max_file_bytes()
-
-    def shown(path: Path) -> str:
-        rel = path.relative_to(root).as_posix()
-        return f"{display_root.rstrip('/')}/{rel}" if display_root not in ("", ".") else rel
-
-    def unreadable(error: OSError) -> None:
-        where = shown(Path(error.filename)) if error.filename else display_root
-        problems.append(Problem(where, None, f"cannot read this folder: {error.strerror or error}"))
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        here = Path(dirpath)
-        for name in sorted([*filenames, *(d for d in dirnames if (here / d).is_symlink())]):
-            path = here / name
-            if name.startswith("."):
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                problems.append(Problem(shown(path), None, f"symlink leaves the policy folder (-> {path.resolve()}); "
-                                                           "refusing to read it"))
-                continue
-            if path.is_symlink() or not path.is_file():
-                continue  # a link inside the folder: its target is read in its own right
-            if path.stat().st_size > limit:
-                problems.append(Problem(shown(path), None,
-                                        f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)"))
-                continue
-            files[shown(path)] = path.read_bytes()
+    for file in found:
+        source, problem = read_file(file.path, file.shown, file.size, limit)
+        if problem:
+            problems.append(problem)
+        elif source:
+            files[source.path] = source.data
     if problems:
         raise PolicyError(problems)
     policy_set = from_files(files)
@@ -121,7 +104,10 @@ def from_files(files: Mapping[str, bytes]) -> PolicySet:
     for path in sorted(files):
         raw = files[path]
         name = path.rsplit("/", 1)[-1]
-        if not name.endswith((".rego", ".yaml", ".yml", ".json")):
+        if not name.endswith(POLICY_SUFFIXES):
+            if is_policy_file(name):
+                problems.append(Problem(path, None, f"policy file names end in lowercase {', '.join(POLICY_SUFFIXES)} "
+                                                    "(OPA and Regal read only those): rename it"))
             continue
         try:
             text = raw.decode("utf-8").removeprefix("\ufeff")
@@ -165,6 +151,10 @@ def from_files(files: Mapping[str, bytes]) -> PolicySet:
 def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] | None:
     doc: Document | None = None
     if path.endswith(".json"):
+        deep = _json_too_deep(text)
+        if deep is not None:
+            problems.append(Problem(path, deep, f"nested more than {MAX_DEPTH} levels deep"))
+            return None
         try:
             value = json.loads(text, object_pairs_hook=unique_keys)
         except ValueError as exc:
@@ -187,10 +177,28 @@ def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] 
     return value
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_JSON_NESTING = re.compile(r"[\[\]{}]")
+
+
+def _json_too_deep(text: str) -> int | None:
+    """The line where JSON nesting passes MAX_DEPTH (as YAML's does), or None: deeper data is refused
+    before json.loads or the engine recurse into it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    bare = _JSON_STRING.sub('""', text)  # strings hold no raw newline, so lines stay where they are
+    depth = 0
+    for match in _JSON_NESTING.finditer(bare):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return bare.count("\n", 0, match.start()) + 1
+    return None
+
+
 def _strip_comments(source: str) -> str:
     """Remove # comments outside strings, line by line (good enough for package/rule heads)."""
     out = []
-    for line in source.splitlines():
+    for line in source.split("\n"):
         in_string = False
         for i, ch in enumerate(line):
             if ch == '"' and (i == 0 or line[i - 1] != "\\"):
@@ -243,7 +251,7 @@ def _rules(modules: list[Module], problems: list[Problem]) -> dict[str, RuleInfo
 
 def package_metadata(module: Module, problems: list[Problem] | None = None) -> dict[str, Any]:
     """The # METADATA block that sits right above the package line (OPA's package scope)."""
-    lines = module.source.splitlines()
+    lines = module.source.split("\n")  # Rego ends lines at \n only, as git does (SPEC §2)
     for index, line in enumerate(lines):
         if line.strip() != "# METADATA":
             continue
@@ -253,12 +261,14 @@ def package_metadata(module: Module, problems: list[Problem] | None = None) -> d
             end += 1
         following = next((ln for ln in lines[end:] if ln.strip()), "")
         scope_package = following.startswith("package ")
-        try:
-            meta = yaml.safe_load("\n".join(block)) or {}
-        except yaml.YAMLError as exc:
+        try:  # with the inventory's limits: a 1 KB comment must not expand to gigabytes
+            doc = parse("\n".join(block))
+        except YamlProblem as exc:
             if problems is not None:
-                problems.append(Problem(module.path, index + 1, f"bad METADATA block: {exc}"))
+                at = index + 1 + exc.line if exc.line else index + 1  # the block starts below `# METADATA`
+                problems.append(Problem(module.path, at, f"bad METADATA block: {exc.message}"))
             return {}
+        meta = doc.value if doc is not None else {}
         if isinstance(meta, dict) and (scope_package or meta.get("scope") == "package"):
             return meta
     return {}

@@ -43,7 +43,7 @@ def test_classify_by_identity() -> None:
                      finding("member-location", "us-escalations", "bob", line=8)]
     head_findings = [finding("owner-location", "cn-review", file="b.yaml", line=3),
                      finding("group-size", "us-escalations")]
-    out = {(f.rule, f.change): f for f in diff.classify(base_findings, head_findings, BASE, head)}
+    out = {(f.rule, f.change): f for f in diff.classify(base_findings, head_findings, BASE, head, AS_OF)}
     assert set(out) == {("owner-location", "unchanged"), ("member-location", "resolved"),
                         ("group-size", "introduced")}
     assert out[("owner-location", "unchanged")].location == Location("b.yaml", 3)  # the head's location
@@ -52,17 +52,17 @@ def test_classify_by_identity() -> None:
 
 def test_same_rule_and_group_different_person_are_different_findings() -> None:
     out = diff.classify([finding("member-location", "g", "bob")], [finding("member-location", "g", "li")],
-                        BASE, BASE)
+                        BASE, BASE, AS_OF)
     assert sorted((f.person, f.change) for f in out) == [("bob", "resolved"), ("li", "introduced")]
 
 
 def test_a_waiver_removed_brings_the_finding_back_as_introduced() -> None:
     waived = finding("owner-location", "cn-review", waived=True, waiver="w-1")
     in_force = finding("owner-location", "cn-review")
-    [back] = diff.classify([waived], [in_force], BASE, BASE)
+    [back] = diff.classify([waived], [in_force], BASE, BASE, AS_OF)
     assert back.change == "introduced" and not back.waived
     # the other way round the finding is still present, waived: unchanged
-    [quiet] = diff.classify([in_force], [waived], BASE, BASE)
+    [quiet] = diff.classify([in_force], [waived], BASE, BASE, AS_OF)
     assert quiet.change == "unchanged" and quiet.waived
 
 
@@ -71,14 +71,14 @@ def test_a_waiver_narrowed_points_at_the_waiver() -> None:
                     Location("inventories/waivers.yaml", 3))
     head = Inventory(BASE.people, BASE.groups, {"w-1": waiver})
     [back] = diff.classify([finding("owner-location", "cn-review", waived=True, waiver="w-1")],
-                           [finding("owner-location", "cn-review")], BASE, head)
+                           [finding("owner-location", "cn-review")], BASE, head, AS_OF)
     assert back.location == Location("inventories/waivers.yaml", 3)
 
 
 def test_waiver_findings_keep_their_own_identity() -> None:
     unused = Finding("waiver-unused", "warn", "cn-review", None, "m", Location("w.yaml", 2), waiver="w-1")
     other = unused.with_(waiver="w-2")
-    out = diff.classify([unused], [other], BASE, BASE)
+    out = diff.classify([unused], [other], BASE, BASE, AS_OF)
     assert sorted((f.waiver, f.change) for f in out) == [("w-1", "resolved"), ("w-2", "introduced")]
 
 
@@ -161,7 +161,7 @@ def test_a_renamed_file_moves_locations_but_explains_nothing() -> None:
 def test_new_repository_everything_introduced_at_evaluation_locations() -> None:
     head = build()
     f = finding("owner-location", "cn-review", file="inventories/groups/cn-review.yaml")
-    [out] = diff.classify([], [f], diff.EMPTY, head)
+    [out] = diff.classify([], [f], diff.EMPTY, head, AS_OF)
     assert out.change == "introduced" and out.location == f.location
 
 
@@ -200,9 +200,9 @@ def test_plan_keys_depend_on_policies_and_date() -> None:
 def test_a_finding_whose_level_rises_to_deny_is_introduced() -> None:
     warned = Finding("size", "warn", "us-escalations", None, "big", Location(GROUP, 2))
     denied = Finding("size", "deny", "us-escalations", None, "too big", Location(GROUP, 2))
-    (out,) = diff.classify([warned], [denied], BASE, BASE)
+    (out,) = diff.classify([warned], [denied], BASE, BASE, AS_OF)
     assert (out.change, out.level) == ("introduced", "deny")
-    (back,) = diff.classify([denied], [warned], BASE, BASE)
+    (back,) = diff.classify([denied], [warned], BASE, BASE, AS_OF)
     assert back.change == "unchanged"  # a level falling is not a new problem
 
 
@@ -210,6 +210,24 @@ def test_a_member_finding_caused_by_a_group_change_points_at_the_member() -> Non
     head = build(edit(GROUP, "data_classes: [user_pii]", "data_classes: [user_pii, government_id]"))
     member = finding("non-employee", "us-escalations", "bob", line=8)
     group_level = finding("group-size", "us-escalations", line=2)
-    out = {f.rule: f for f in diff.classify([], [member, group_level], BASE, head)}
+    out = {f.rule: f for f in diff.classify([], [member, group_level], BASE, head, AS_OF)}
     assert out["non-employee"].location == Location(GROUP, 8)  # bob's entry, SPEC §7
     assert out["group-size"].location == Location(GROUP, 9)  # the data class added
+
+
+def test_worsened_by_measure_or_by_message() -> None:
+    def sized(measure: float | None, message: str = "big", level: str = "deny") -> Finding:
+        return Finding("size", level, "us-escalations", None, message, Location(GROUP, 2), measure=measure)
+
+    def change(old: Finding, new: Finding) -> str | None:
+        (out,) = diff.classify([old], [new], BASE, BASE, AS_OF)
+        return out.change
+
+    assert change(sized(61, "61 members"), sized(401, "401 members")) == "worsened"
+    assert change(sized(401, "401 members"), sized(61, "61 members")) == "unchanged"  # shrinking passes
+    assert change(sized(61), sized(61)) == "unchanged"
+    assert change(sized(None, "owner li works from CN"), sized(None, "owner eva works from IE")) == "worsened"
+    assert change(sized(None, "a"), sized(None, "a")) == "unchanged"
+    assert change(sized(2, "a", "deny"), sized(3, "b", "warn")) == "unchanged"  # a lower level is better
+    waiver_finding = Finding("waiver-unused", "warn", "g", None, "a", waiver="w")
+    assert change(waiver_finding, waiver_finding.with_(message="b")) == "unchanged"

@@ -26,7 +26,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO / ".github" / "workflows"
-WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml")}
+WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml", "drift.yml")}
 ACTION = REPO / "action.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 ALL_ACTIONS_FILES = [*WORKFLOWS.values(), ACTION]
@@ -241,6 +241,11 @@ def test_only_the_uploading_job_may_write_security_events() -> None:
 # --- what each workflow does ----------------------------------------------------------------------
 
 
+GATED_JOBS = {"pull-request.yml": "diff", "audit.yml": "audit"}
+# `checker audit ...` or `"$RUNNER_TEMP/checker-venv/bin/checker" diff ...` at the start of a line
+CHECKER_CALL = re.compile(r'^\s*(?:"[^"\n]*/)?checker"? (?:audit|diff) ', re.M)
+
+
 def run_lines(steps: list[dict[str, Any]]) -> list[str]:
     return [line.strip() for step in steps for line in step.get("run", "").splitlines()]
 
@@ -270,19 +275,45 @@ def test_pull_request_workflow_gates_on_checker_diff() -> None:
     workflow = load(WORKFLOWS["pull-request.yml"])
     on = triggers(workflow)
     assert set(on) == {"pull_request"}
-    assert {"inventories/**", "policies/**"} <= set(on["pull_request"]["paths"])
+    # no paths filter: a required check must always report (the job decides, see test_the_gate_*)
+    assert not (on["pull_request"] or {}).get("paths")
     diff = workflow["jobs"]["diff"]
     checkout = uses_of(diff["steps"], "actions/checkout")[0]
     assert checkout["with"]["fetch-depth"] == 0, "checker diff needs the merge base"
-    lines = [line for line in run_lines(diff["steps"]) if line.startswith("checker diff")]
+    lines = [line for line in run_lines(diff["steps"]) if CHECKER_CALL.search(line)]
     assert any("--format sarif --output checker.sarif" in line for line in lines)
     assert any("--format markdown" in line and '>> "$GITHUB_STEP_SUMMARY"' in line for line in lines)
     assert any("--format github" in line for line in lines)
-    assert all('--base "origin/$BASE_REF"' in line for line in lines)
-    assert diff["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    # the base commit's id, never a ref name that a pushed tag could shadow (issue 9 point 1)
+    assert all('--base "$BASE_SHA"' in line for line in lines)
+    assert diff["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    # checker from the base commit's worktree, never the checkout (issue 9 point 4)
+    assert all(line.startswith('"$RUNNER_TEMP/checker-venv/bin/checker" ') for line in lines)
+    assert not any(re.search(r"pip install\s+(-e\s+)?\.(\s|$|\[)", line) for line in run_lines(diff["steps"]))
     upload = uses_of(diff["steps"], "github/codeql-action/upload-sarif")[0]
-    assert upload["with"]["sarif_file"] == "checker.sarif"
+    assert upload["with"]["sarif_file"] == "checker.sarif" and upload["with"]["category"] == "checker"
     assert "!cancelled()" in upload["if"]
+
+
+def test_the_audit_uploads_the_baseline_under_the_pull_requests_category() -> None:
+    """Code scanning compares a pull request with the default branch's analysis of the same category."""
+    audit = uses_of(job("audit.yml", "audit")["steps"], "github/codeql-action/upload-sarif")[0]
+    pull = uses_of(job("pull-request.yml", "diff")["steps"], "github/codeql-action/upload-sarif")[0]
+    assert audit["with"]["category"] == pull["with"]["category"]
+    assert "push" in triggers(load(WORKFLOWS["audit.yml"]))
+
+
+@pytest.mark.parametrize("name", list(GATED_JOBS))
+def test_the_cache_key_does_not_change_on_every_run(name: str) -> None:
+    """Keyed on checker's version and the policies' tree, restored by prefix: no github.sha, no run id."""
+    steps = job(name, GATED_JOBS[name])["steps"]
+    cache = uses_of(steps, "actions/cache")[0]["with"]
+    assert "github.sha" not in cache["key"] and "run_id" not in cache["key"]
+    install = next(step for step in steps if step.get("id") == "install")
+    assert "cache-key=checker-$RUNNER_OS-$version-$policies" in install["run"]
+    assert cache["restore-keys"].strip() == "${{ steps.install.outputs.cache-prefix }}"
+    python = uses_of(steps, "actions/setup-python")[0]["with"]
+    assert python["cache"] == "pip"
 
 
 def test_audit_workflow_is_scheduled_and_keeps_its_reports() -> None:
@@ -328,12 +359,12 @@ def run_step(script: str, env: Mapping[str, str], cwd: Path, tmp: Path) -> StepR
                    result.stdout + result.stderr)
 
 
-GATED = {"pull-request.yml": "diff", "audit.yml": "audit"}
+GATED = GATED_JOBS
 
 
 def report_and_gate_steps(name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     steps = job(name, GATED[name])["steps"]
-    reports = [step for step in steps if re.search(r"^\s*checker ", step.get("run", ""), re.M)]
+    reports = [step for step in steps if CHECKER_CALL.search(step.get("run", ""))]
     return reports, steps[-1]
 
 
@@ -358,17 +389,19 @@ def test_the_gate_exits_with_the_worst_code(name: str, codes: tuple[str, ...], e
     """A missing code (the step did not run) or anything but 0/1 means the run was not completed: 2."""
     _, gate = report_and_gate_steps(name)
     exit_vars = [key for key in gate["env"] if key.endswith("_EXIT")]
-    assert len(exit_vars) == len(codes)
-    env = {**dict(zip(exit_vars, codes, strict=True)), "FAIL_ON": "deny"}
+    codes = codes + codes[-1:] * (len(exit_vars) - len(codes))  # the audit has a fourth report
+    env = {**dict(zip(exit_vars, codes, strict=True)), "FAIL_ON": "deny", "RELEVANT": "true"}
     assert run_step(gate["run"], env, tmp_path, tmp_path).returncode == expected
 
 
 def fake_checker(directory: Path, exit_code: int) -> dict[str, str]:
-    """A `checker` first on PATH that only exits with exit_code: for the steps' own shell logic."""
-    directory.mkdir()
-    script = directory / "checker"
-    script.write_text(f"#!/bin/sh\nexit {exit_code}\n")
-    script.chmod(0o755)
+    """A `checker` that only exits with exit_code, first on PATH and where the pull-request job
+    installs its own (RUNNER_TEMP/checker-venv/bin): for the steps' own shell logic."""
+    for folder in (directory, directory.parent / "runner_temp" / "checker-venv" / "bin"):
+        folder.mkdir(parents=True, exist_ok=True)
+        script = folder / "checker"
+        script.write_text(f"#!/bin/sh\nexit {exit_code}\n")
+        script.chmod(0o755)
     return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}
 
 
@@ -376,7 +409,7 @@ def fake_checker(directory: Path, exit_code: int) -> dict[str, str]:
 @pytest.mark.parametrize("checker_exit", [0, 1, 2])
 def test_report_steps_record_the_exit_code_and_keep_going(name: str, checker_exit: int, tmp_path: Path) -> None:
     reports, _ = report_and_gate_steps(name)
-    env = {**fake_checker(tmp_path / "bin", checker_exit), "BASE_REF": "main", "FAIL_ON": "deny"}
+    env = {**fake_checker(tmp_path / "bin", checker_exit), "BASE_SHA": "0" * 40, "FAIL_ON": "deny"}
     for step in reports:
         run = run_step(step["run"], env, tmp_path, tmp_path)
         assert run.returncode == 0, f"{step['id']}: {run.stdout}"
@@ -387,61 +420,140 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
 
-def real_checker_env(tmp_path: Path) -> dict[str, str]:
-    """`checker` on PATH runs this checkout's checker with this interpreter."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "checker"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@"\n')
-    wrapper.chmod(0o755)
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO)}
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+STEP_OUTPUT = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
 
 
-@pytest.fixture
-def pull_request_checkout(tmp_path: Path) -> Path:
-    """A repository like a pull request's checkout: origin/main, and a head that adds a sensitive
-    group declaring no subject_jurisdictions (one subject-jurisdiction-missing finding introduced)."""
-    if importlib.util.find_spec("checker.commands.diff") is None:
-        pytest.skip("checker diff is not implemented yet (checker/commands/diff.py)")
-    repo = tmp_path / "repo"
+def step_condition(condition: str, outputs: Mapping[str, Mapping[str, str]], failed: bool) -> bool:
+    """The `if:` forms the gated jobs use: `!cancelled()`, `steps.X.outputs.Y == 'v'`, joined by &&.
+    Without a status function the runner adds success(): the step is skipped after a failure."""
+    text = EXPRESSION.sub(r"\1", condition or "")
+    if failed and "!cancelled()" not in text and "always()" not in text:
+        return False
+    for part in filter(None, (p.strip() for p in text.split("&&"))):
+        match = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+) == '([^']*)'", part)
+        if match:
+            if outputs.get(match.group(1), {}).get(match.group(2), "") != match.group(3):
+                return False
+        elif part not in ("!cancelled()", "always()") and not part.startswith(("hashFiles(", "github.")):
+            raise AssertionError(f"the test's runner does not know the condition {part!r}")
+    return True
+
+
+def run_job(name: str, context: Mapping[str, str], cwd: Path, tmp: Path) -> dict[str, StepRun]:
+    """A gated job's `run:` steps in order, as the runner would run them (the `uses:` steps left out:
+    the checkout is the test's repository, and nothing is uploaded). `context` gives the values of
+    expressions such as `github.event.pull_request.base.sha`. Returns the runs by step id, the last
+    one (the gate) under "gate"."""
+    body = job(name, GATED[name])
+    outputs: dict[str, dict[str, str]] = {}
+    runs: dict[str, StepRun] = {}
+    failed = False
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # nothing of ours leaks in
+    path = f"{Path(sys.executable).parent}{os.pathsep}{clean['PATH']}"
+
+    def expand(value: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            step = STEP_OUTPUT.fullmatch(match.group(1))
+            return outputs.get(step.group(1), {}).get(step.group(2), "") if step else context[match.group(1)]
+        return EXPRESSION.sub(one, str(value))
+
+    steps = body["steps"]
+    for index, step in enumerate(steps):
+        if "run" not in step or not step_condition(step.get("if", ""), outputs, failed):
+            continue
+        env = {**clean, "PATH": path, "RUNNER_OS": "Linux",
+               **{k: expand(v) for k, v in {**body.get("env", {}), **step.get("env", {})}.items()}}
+        result = run_step(step["run"], env, cwd, tmp)
+        failed = failed or result.returncode != 0
+        key = "gate" if index == len(steps) - 1 else step.get("id") or f"step-{index}"
+        outputs[key] = result.outputs
+        runs[key] = result
+    return runs
+
+
+COMMIT = ("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m")
+
+
+def checker_project(repo: Path) -> None:
+    """This checkout's checker project (code, packaging, policies, example org, workflows) as a new
+    repository on branch main."""
     repo.mkdir()
-    for folder in ("inventories", "policies"):
-        shutil.copytree(REPO / folder, repo / folder)
-    commit = ("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("checker", "inventories", "policies", ".github"):
+        shutil.copytree(REPO / folder, repo / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, repo / name)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
-    git(repo, *commit, "base")
-    git(repo, "update-ref", "refs/remotes/origin/main", "main")
-    git(repo, "checkout", "-q", "-b", "change")
+    git(repo, *COMMIT, "base")
+
+
+def add_violation(repo: Path) -> None:
+    """A sensitive group declaring no subject_jurisdictions: one subject-jurisdiction-missing finding."""
     people_file = sorted((repo / "inventories" / "people").glob("*.yaml"))[0]
     owner_id = yaml.safe_load(people_file.read_text())["people"][0]["id"]
     (repo / "inventories" / "groups" / "pr-added.yaml").write_text(
         f"groups:\n  - id: pr-added-sensitive\n    platform: slack\n    kind: channel\n    owner: {owner_id}\n"
         f"    members: [{owner_id}]\n    data_classes: [user_pii]\n")
+
+
+ALWAYS_PASS = "import sys\n\n\ndef main() -> None:\n    sys.exit(0)\n"
+
+
+def test_a_pull_request_that_makes_checker_pass_still_fails_the_gate(tmp_path: Path) -> None:
+    """Issue 9 point 4: the pull request edits checker's code to always exit 0 and adds a violation.
+    The job installs checker from the base commit, so the gate still fails (exit 1), with the
+    finding in every report."""
+    repo = tmp_path / "repo"
+    checker_project(repo)
+    base_sha = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "change")
+    (repo / "checker" / "cli.py").write_text(ALWAYS_PASS)
+    (repo / "checker" / "__main__.py").write_text("import sys\n\nsys.exit(0)\n")
+    add_violation(repo)
     git(repo, "add", "-A")
-    git(repo, *commit, "change")
-    return repo
+    git(repo, *COMMIT, "change")
+    # Control: the pull request's own checker would pass it.
+    own = subprocess.run([sys.executable, "-m", "checker", "diff", "--base", base_sha], cwd=repo,
+                         env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True, text=True, timeout=600)
+    assert own.returncode == 0
+
+    runs = run_job("pull-request.yml", {"github.event.pull_request.base.sha": base_sha}, repo, tmp_path)
+    assert runs["decide"].outputs == {"relevant": "true"}
+    assert runs["install"].returncode == 0, runs["install"].stdout
+    assert runs["gate"].returncode == 1, runs["gate"].stdout
+    assert {runs[k].outputs["exit-code"] for k in ("sarif", "summary", "annotations")} == {"1"}
+    assert "subject-jurisdiction-missing" in runs["summary"].summary
+    assert "::error file=inventories/groups/pr-added.yaml," in runs["annotations"].stdout
+    sarif_doc = json.loads((repo / "checker.sarif").read_text())
+    assert {r["ruleId"] for r in sarif_doc["runs"][0]["results"]} >= {"subject-jurisdiction-missing"}
 
 
-@pytest.mark.parametrize("base_ref,expected", [("main", 1), ("no-such-branch", 2)])
-def test_pull_request_job_fails_as_checker_diff_does(pull_request_checkout: Path, base_ref: str, expected: int,
-                                                    tmp_path: Path) -> None:
-    """The job's steps in order, with the real checker on a real repository: the gate exits as
-    `checker diff` does, 1 for the introduced finding and 2 for a base that does not exist."""
-    repo = pull_request_checkout
-    env = {**real_checker_env(tmp_path), "BASE_REF": base_ref}
-    direct = subprocess.run(["checker", "diff", "--base", f"origin/{base_ref}", "--format", "json"], cwd=repo,
-                            env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
-    assert direct.returncode == expected, direct.stderr
-    reports, gate = report_and_gate_steps("pull-request.yml")
-    runs = {step["id"]: run_step(step["run"], env, repo, tmp_path) for step in reports}
-    gate_env = {key: runs[re.search(r"steps\.([\w-]+)\.", value).group(1)].outputs["exit-code"]  # type: ignore[union-attr]
-                for key, value in gate["env"].items()}
-    assert run_step(gate["run"], gate_env, repo, tmp_path).returncode == expected
-    if expected == 1:
-        assert json.loads((repo / "checker.sarif").read_text())["version"] == "2.1.0"
-        assert "subject-jurisdiction-missing" in runs["summary"].summary
-        assert "::error file=inventories/groups/pr-added.yaml," in runs["annotations"].stdout
+def test_the_gate_fails_closed_on_a_base_it_cannot_read(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    checker_project(repo)
+    git(repo, "checkout", "-q", "-b", "change")
+    add_violation(repo)
+    git(repo, "add", "-A")
+    git(repo, *COMMIT, "change")
+    runs = run_job("pull-request.yml", {"github.event.pull_request.base.sha": "1" * 40}, repo, tmp_path)
+    assert runs["install"].returncode != 0
+    assert runs["gate"].returncode == 2 and "could not be run" in runs["gate"].stdout
+
+
+def test_a_change_outside_the_inventory_passes_without_running_checker(tmp_path: Path) -> None:
+    """The always-run-and-decide pattern: the required check reports, green, without work."""
+    repo = tmp_path / "repo"
+    checker_project(repo)
+    base_sha = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "docs")
+    (repo / "README.md").write_text("changed\n")
+    git(repo, *COMMIT, "docs", "-a")
+    runs = run_job("pull-request.yml", {"github.event.pull_request.base.sha": base_sha}, repo, tmp_path)
+    assert runs["decide"].outputs == {"relevant": "false"}
+    assert set(runs) == {"decide", "gate"}  # only the decision and the gate ran
+    assert runs["gate"].returncode == 0
 
 
 # --- the composite action -------------------------------------------------------------------------
@@ -463,6 +575,10 @@ def test_action_is_composite_with_the_promised_interface() -> None:
     assert action["outputs"]["exit-code"]["value"] == "${{ steps.run.outputs.exit-code }}"
     install = action_step("install")
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}" and '"$ACTION_PATH"' in install["run"]
+    # the console script, never `python -m checker` (which imports the working directory's checker/ first)
+    assert action_step("run")["env"]["CHECKER"] == "${{ steps.install.outputs.checker }}"
+    assert " -m checker" not in action_step("run")["run"] and " -m checker" not in install["run"]
+    assert action_step("run")["env"]["PR_BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     assert all(step.get("shell") == "bash" for step in action["runs"]["steps"] if "run" in step)
 
 
@@ -478,7 +594,7 @@ def action_env(**inputs: str) -> dict[str, str]:
 
 
 def recording_python(tmp_path: Path, exit_code: int) -> tuple[str, Path]:
-    """A stand-in for the venv's python that records each argv (one JSON line) and exits with exit_code."""
+    """A stand-in for the venv's checker that records each argv (one JSON line) and exits with exit_code."""
     log = tmp_path / "argv.jsonl"
     script = tmp_path / "python"
     script.write_text(f"#!{sys.executable}\nimport json, sys\n"
@@ -493,11 +609,11 @@ def calls(log: Path) -> list[list[str]]:
 
 def test_action_diff_defaults_to_the_pull_request_base(tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 1)
-    env = {**action_env(), "CHECKER_PYTHON": python, "GITHUB_BASE_REF": "main"}
+    env = {**action_env(), "CHECKER": python, "PR_BASE_SHA": "a" * 40}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     assert (run.returncode, run.outputs) == (1, {"exit-code": "1"})
     summary, report = calls(log)
-    assert summary[:6] == ["-m", "checker", "diff", "--base", "origin/main", "--head"]
+    assert summary[:4] == ["diff", "--base", "a" * 40, "--head"]
     assert summary[-2:] == ["--format", "markdown"]
     assert report[-2:] == ["--format", "github"]
     assert report[report.index("--fail-on") + 1] == "deny"
@@ -513,7 +629,7 @@ def test_action_warns_about_a_shallow_clone(tmp_path: Path) -> None:
             "-m", message)
     subprocess.run(["git", "clone", "-q", "--depth", "1", origin.as_uri(), str(tmp_path / "shallow")], check=True)
     python, _ = recording_python(tmp_path, 0)
-    env = {**action_env(base="origin/main"), "CHECKER_PYTHON": python}
+    env = {**action_env(base="origin/main"), "CHECKER": python}
     run = run_step(action_step("run")["run"], env, tmp_path / "shallow", tmp_path)
     assert "::warning title=checker::shallow clone" in run.stdout
 
@@ -522,20 +638,20 @@ def test_action_passes_inputs_as_data_not_code(tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 0)
     hostile = 'inv $(touch pwned1) `touch pwned2`; touch "pwned3" \' "'
     env = {**action_env(command="audit", inventories=hostile, output="out file.html", format="html"),
-           "CHECKER_PYTHON": python}
+           "CHECKER": python}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     assert run.returncode == 0, run.stdout
     assert not list(tmp_path.glob("pwned*"))
     report = calls(log)[-1]
-    assert report[report.index("--inventories") + 1] == hostile
+    assert report[report.index("--inventories") + 1] == f"{tmp_path}/{hostile}"
     assert report[-4:] == ["--format", "html", "--output", "out file.html"]
 
 
-@pytest.mark.parametrize("inputs,github_base_ref", [({"command": "rm -rf /"}, ""), ({"command": "diff"}, "")])
-def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], github_base_ref: str,
+@pytest.mark.parametrize("inputs,base_sha", [({"command": "rm -rf /"}, ""), ({"command": "diff"}, "")])
+def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], base_sha: str,
                                                        tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 0)
-    env = {**action_env(**inputs), "CHECKER_PYTHON": python, "GITHUB_BASE_REF": github_base_ref}
+    env = {**action_env(**inputs), "CHECKER": python, "PR_BASE_SHA": base_sha}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     assert (run.returncode, run.outputs) == (2, {"exit-code": "2"})
     assert "::error" in run.stdout and calls(log) == []
@@ -543,18 +659,21 @@ def test_action_refuses_what_it_cannot_run_with_exit_2(inputs: dict[str, str], g
 
 def test_action_validate_runs_once_without_diff_options(tmp_path: Path) -> None:
     python, log = recording_python(tmp_path, 0)
-    run = run_step(action_step("run")["run"], {**action_env(command="validate"), "CHECKER_PYTHON": python},
+    run = run_step(action_step("run")["run"], {**action_env(command="validate"), "CHECKER": python},
                    tmp_path, tmp_path)
     assert run.returncode == 0
     (only,) = calls(log)
-    assert only[:3] == ["-m", "checker", "validate"] and "--base" not in only
+    assert only[:1] == ["validate"] and "--base" not in only
 
 
 def test_action_exit_code_is_checkers(tmp_path: Path) -> None:
     """With the real checker: the action's exit code and output are those of the same command run directly."""
+    wrapper = tmp_path / "checker"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@"\n')
+    wrapper.chmod(0o755)
     env = {**action_env(command="validate", format="json", inventories=str(REPO / "inventories"),
                         policies=str(REPO / "policies")),
-           "CHECKER_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
+           "CHECKER": str(wrapper), "PYTHONPATH": str(REPO)}
     run = run_step(action_step("run")["run"], env, tmp_path, tmp_path)
     direct = subprocess.run([sys.executable, "-m", "checker", "validate", "--inventories", str(REPO / "inventories"),
                              "--policies", str(REPO / "policies"), "--format", "json"],
@@ -583,3 +702,39 @@ def test_pre_commit_manifest_loads_with_pre_commit() -> None:
     clientlib = pytest.importorskip("pre_commit.clientlib", reason="pre-commit is not installed")
     manifest = clientlib.load_manifest(str(HOOKS))
     assert [hook["id"] for hook in manifest] == ["checker-validate"]
+
+
+def test_action_installs_its_own_checker_and_checks_the_version(tmp_path: Path) -> None:
+    """The install step for real: checker from the action's path (this checkout), whose console script
+    runs the installed checker even from a working directory holding another checker/ package."""
+    from checker import __version__
+
+    hostile = tmp_path / "under-review"
+    (hostile / "checker").mkdir(parents=True)
+    (hostile / "checker" / "__init__.py").write_text("raise SystemExit('the reviewed code ran')\n")
+    (hostile / "checker" / "__main__.py").write_text("raise SystemExit(0)\n")
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env = {**clean, "PYTHON": sys.executable, "ACTION_PATH": str(REPO), "CHECKER_VERSION": __version__}
+    install = run_step(action_step("install")["run"], env, hostile, tmp_path)
+    assert install.returncode == 0, install.stdout
+    checker = install.outputs["checker"]
+    assert checker.startswith(str(tmp_path / "runner_temp" / "checker-venv"))
+    version = subprocess.run([checker, "--version"], cwd=hostile, env=clean, capture_output=True, text=True)
+    assert version.stdout.strip() == f"checker, version {__version__}", version.stderr
+    wrong = run_step(action_step("install")["run"], {**env, "CHECKER_VERSION": "0.0.0-not-this"}, hostile, tmp_path)
+    assert wrong.returncode == 2 and "::error title=checker::the pinned commit holds checker" in wrong.stdout
+
+
+def test_action_diff_and_audit_read_the_same_folders_from_a_subfolder(tmp_path: Path) -> None:
+    """working-directory in a subfolder of the repository: the folders reach checker as absolute paths,
+    which audit reads and diff maps into the repository, so both judge the same inventory."""
+    sub = tmp_path / "repo" / "access"
+    sub.mkdir(parents=True)
+    python, log = recording_python(tmp_path, 0)
+    for command in ("audit", "diff"):
+        run = run_step(action_step("run")["run"], {**action_env(command=command, base="main", summary="false"),
+                                                   "CHECKER": python}, sub, tmp_path)
+        assert run.returncode == 0, run.stdout
+    audit, diff = calls(log)
+    for option in ("--inventories", "--policies"):
+        assert audit[audit.index(option) + 1] == diff[diff.index(option) + 1] == f"{sub}/{option[2:]}"

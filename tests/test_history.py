@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,27 @@ def test_history_outside_a_repository_exits_2(tmp_path: Path) -> None:
     proc = run_checker("audit", "--history", "30d", "--inventories", str(lone), "--policies",
                        str(ROOT / "policies"), cwd=tmp_path)
     assert proc.returncode == 2
+    # it says how to point at a repository with an option audit has (there is no --repo on audit)
+    assert "point --inventories at the inventory folder of a git checkout" in proc.stderr
+    assert "--repo" not in proc.stderr
+
+
+@pytest.mark.parametrize(("since", "words"), [("2026-13-01", "is not a real date"),
+                                               ("2026-02-30", "is not a real date"),
+                                               ("2026-1-5", "is not a YYYY-MM-DD date"),
+                                               ("1850-01-01", "is not between 1900-01-01 and 2199-12-31")])
+def test_a_bad_history_date_says_so(since: str, words: str) -> None:
+    with pytest.raises(history.UsageError) as exc:
+        history.parse_since(since, dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+    assert str(exc.value) == f"--history {since!r} {words} (SINCE is 90d, 12w, a YYYY-MM-DD date or a git ref)"
+
+
+def test_a_bad_history_date_on_the_command_line_is_not_an_unknown_ref() -> None:
+    from tests.conftest import ROOT
+
+    proc = run_checker("audit", "--history", "2026-13-01", "--format", "json", cwd=ROOT)
+    assert proc.returncode == 2 and "'2026-13-01' is not a real date" in proc.stderr
+    assert "unknown git ref" not in proc.stderr
 
 
 def test_parse_since() -> None:
@@ -108,3 +130,27 @@ def test_changes_ignore_waived_findings() -> None:
     waived = open_.with_(waived=True, waiver="w")
     assert history.changes([open_], [waived], "2026-11-29") == [
         {"date": "2026-11-29", "change": "closed", "rule": "r", "level": "deny", "group": "g", "person": None}]
+
+
+@pytest.mark.parametrize("trick", ["bad-name", "loop", "leaving"])
+def test_one_bad_old_commit_is_marked_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                trick: str) -> None:
+    """Issue 9.14: a commit whose inventory cannot be read safely (a name that is not UTF-8, a symlink
+    loop, a link out) is marked in the series; the others are judged."""
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-10-20T09:00:00 +0000")
+    repo = make_org(tmp_path / "repo")
+    repo.checkout("main")
+    commit_at(repo, "2026-11-01T09:00:00", "A", monkeypatch)
+    if trick == "bad-name":
+        bad = repo.root / os.fsdecode(b"inventories/bad\xff.yaml")
+        bad.write_text("people: []\n")
+    else:
+        bad = repo.root / "inventories/bad.yaml"
+        bad.symlink_to("bad.yaml" if trick == "loop" else "../policies/data.yaml")
+    broken = commit_at(repo, "2026-11-02T09:00:00", "B", monkeypatch)
+    repo.git("rm", "-q", "--", os.fsdecode(bytes(bad.relative_to(repo.root))))
+    commit_at(repo, "2026-11-03T09:00:00", "C", monkeypatch)
+    series = audit_history(repo, "--history", "2026-10-31")["history"]
+    assert [p["date"] for p in series] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    [marked] = [p for p in series if "error" in p]
+    assert marked["commit"] == broken and "inventories/bad" in marked["error"]

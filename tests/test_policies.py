@@ -133,3 +133,43 @@ def test_policy_data_of_the_wrong_shape_is_an_error(tmp_path: Path, text: str, w
         policies.load_dir(tmp_path, "p")
     (problem,) = exc.value.problems
     assert problem.file == "p/data.yaml" and problem.line and where in problem.message
+
+
+def test_a_metadata_alias_bomb_is_refused_with_its_line(tmp_path: Path) -> None:
+    """A 1 KB comment used to expand to gigabytes: METADATA is read with the inventory's YAML limits."""
+    bomb = ["# METADATA", '# l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    bomb += [f"# l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    module = "\n".join(bomb) + "\n" + FAMILY.split("\n", 6)[6]
+    assert len(module) < 1500
+    with pytest.raises(PolicyError) as exc:
+        policies.load_dir(write(tmp_path, {"f.rego": module}), "p")
+    [problem] = exc.value.problems
+    assert problem.file == "p/f.rego" and "bad METADATA block" in problem.message and "alias bomb" in problem.message
+    assert problem.line is not None and 2 <= problem.line <= 11
+
+
+def test_metadata_errors_name_the_file_line(tmp_path: Path) -> None:
+    module = FAMILY.replace("#   severity: high\n", "#   severity: high\n#   severity: low\n")
+    with pytest.raises(PolicyError) as exc:
+        policies.load_dir(write(tmp_path, {"f.rego": module}), "p")
+    assert [(p.line, p.message) for p in exc.value.problems] == [
+        (6, "bad METADATA block: duplicate key 'severity' (first at line 4)")]
+
+
+@pytest.mark.parametrize(("name", "text", "line"), [
+    ("deep.yaml", "a: 1\nextra: " + "[" * 300 + "1" + "]" * 300 + "\n", 2),
+    ("deep.json", '{"a": 1,\n "extra": ' + "[" * 300 + "1" + "]" * 300 + "}\n", 2),
+    ("deep.json", '{"a": "' + "[" * 300 + '",\n "b": ' + "{\"c\": " * 150 + "1" + "}" * 150 + "}\n", 2),
+], ids=["yaml", "json", "json-brackets-in-a-string"])
+def test_deeply_nested_policy_data_is_an_error_with_its_line(tmp_path: Path, name: str, text: str, line: int) -> None:
+    """900 levels used to crash the run with a RecursionError while handing the data to the engine."""
+    with pytest.raises(PolicyError) as exc:
+        policies.load_dir(write(tmp_path, {"f.rego": FAMILY, name: text}), "p")
+    assert [(p.file, p.line, p.message) for p in exc.value.problems] == [
+        (f"p/{name}", line, "nested more than 100 levels deep")]
+
+
+def test_policy_data_nested_within_the_limit_loads(tmp_path: Path) -> None:
+    pack = policies.load_dir(write(tmp_path, {"f.rego": FAMILY, "d.json": '{"x": ' + "[" * 99 + "]" * 99 + "}"}),
+                             "p")
+    assert "x" in pack.data

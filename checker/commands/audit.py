@@ -3,31 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import history, inventory, pipeline
+from checker import history, inventory, pipeline, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
-from checker.errors import CheckerError, GitError
+from checker.errors import CheckerError, GitError, InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.models import Finding, Inventory, RunResult
+from checker.observed.drift import drift, drift_rule_infos
+from checker.observed.join import observed_inventory
+from checker.observed.match import match
+from checker.observed.summary import drift_groups, observed_meta
 from checker.policies import PolicySet
 from checker.report.common_groups import group_summaries, waiver_summaries
+from checker.snapshot import Snapshot, SnapshotError
+
+DEFAULT_MAX_SNAPSHOT_AGE = 7  # days before the audit date (SPEC §8)
 
 if TYPE_CHECKING:
     from checker.commands.options import Options
 
 
-def run(options: Options, history_since: str | None = None, history_step: str = "day") -> int:
+def run(options: Options, history_since: str | None = None, history_step: str = "day",
+        observed: Sequence[Path] = (), max_snapshot_age: int = DEFAULT_MAX_SNAPSHOT_AGE) -> int:
     policy_set = pipeline.load_policies(options.policies)
     meta: dict[str, Any] = {}
+    rules = policy_set.rules
+    snapshots = [_read_snapshot(path, options.as_of, max_snapshot_age) for path in observed]
     with cache_for(options) as cache, engine_for(options, policy_set) as engine:
         inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
-        findings = pipeline.findings(engine, inv, options.as_of, policy_set.rules, cache, engine.cache_key)
+        if snapshots:
+            declared = inv
+            matchings = [match(declared, snap, file) for snap, file in snapshots]
+            inv = observed_inventory(declared, matchings)
+            policy_findings = pipeline.policy_findings(engine, inv, options.as_of, rules, cache, engine.cache_key)
+            rules = {**rules, **drift_rule_infos()}
+            # Separation of duties is judged against the declared owners: the reviewed ones.
+            findings = waivers.apply([*policy_findings, *drift(declared, matchings)], inv.waivers, options.as_of,
+                                     waivers.owners_of(declared))
+            meta["observed"] = observed_meta(matchings)
+            meta["drift_groups"] = drift_groups(declared, inv, matchings)
+        else:
+            findings = pipeline.findings(engine, inv, options.as_of, rules, cache, engine.cache_key)
         commit = _inventory_commit(options)
         if commit:
             meta["inventory_commit"] = commit
@@ -40,8 +63,20 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
         meta["groups"] = group_summaries(inv, policy_set.data)
         meta["waivers"] = waiver_summaries(inv)
     result = RunResult("audit", options.as_of, info, len(inv.groups), len(inv.people), tuple(findings),
-                       policy_set.rules, fail_on=options.fail_on, meta=meta)
+                       rules, fail_on=options.fail_on, meta=meta)
     return emit(options, result)
+
+
+def _read_snapshot(path: Path, as_of: str, max_age_days: int) -> tuple[Snapshot, str]:
+    """A snapshot and its path as findings show it; too old a snapshot is an error (SPEC §8)."""
+    file = pipeline.shown(path)
+    snap = snapshot.read(path, file)
+    age = (dt.date.fromisoformat(as_of) - snap.taken.date()).days
+    if age > max_age_days:
+        raise SnapshotError([Problem(file, None, f"snapshot taken {snap.taken_at} is {age} days older than the "
+                                                 f"audit date {as_of} (at most {max_age_days}; "
+                                                 "--max-snapshot-age DAYS allows older)")])
+    return snap, file
 
 
 def _judge(engine: LazyEngine, cache: Cache, policy_set: PolicySet, as_of: str
@@ -70,8 +105,10 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
 
     try:
         repository = git.Repository(options.inventories)
-    except GitError as exc:
-        raise GitError(f"--history needs the inventory in a git repository: {exc}") from None
+    except GitError:
+        raise GitError(f"--history reads the git history of the inventory folder, and {options.inventories} is "
+                       "not inside a git repository: point --inventories at the inventory folder of a git "
+                       "checkout (the repository is the one that holds it)") from None
     with repository:
         inv_dir = repository.relative_folder(options.inventories.resolve(), "--inventories")
         since = history.parse_since(since_text, dt.datetime.now(dt.UTC))
@@ -94,6 +131,8 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
             try:
                 if not folder.exists:
                     raise GitError(f"no {inv_dir or '.'} folder at this commit")
+                if folder.problems:  # read at that commit as `diff` would: nothing skipped in silence
+                    raise InputError(list(folder.problems))
                 new = [b for b in folder.blobs if (b.path, b.sha) not in parsed_blobs]
                 data = repository.read(b.sha for b in new)
                 fresh = pipeline.parse_sources([SourceFile(b.path, data[b.sha]) for b in new], cache, options.jobs)

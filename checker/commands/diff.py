@@ -1,17 +1,19 @@
 """`checker diff`: the pre-merge check of a change, read from git objects.
 
 The head is compared with the merge base of base and head (not the tip of base: what the
-base branch did after the branch point is not the change's doing). The merge base's policies
-judge both sides, so a change cannot weaken the check that gates it; when the change edits
-the policies, their impact on the head inventory is reported besides.
+base branch did after the branch point is not the change's doing). The policies at the tip of
+the base judge both sides (SPEC §6), so a change can neither weaken nor predate the check that
+gates it (a branch cut from an old commit is judged by today's rules); when the change edits the
+policies, their impact on the head inventory is reported besides.
 
 Decisions where the issue left a choice:
 - The merge base without the inventory folder is a new repository: its side is empty and
   every head finding is introduced. The head without it is an error (the merge would leave
   nothing that `checker audit` can read), and so is a folder missing on both sides.
-- The merge base without the policy folder is an error (nothing to judge with), except when
-  it has no inventory either: then the repository is being set up by this change, and the
-  head's policies judge it (said on stderr, and in the result's meta `policies_commit`).
+- The base tip without the policy folder is an error (nothing to judge with) unless
+  `--bootstrap` is given: then the head's policies judge (said on stderr, and in the result's
+  meta `bootstrap` and `policies_commit`, which every report shows first). `--bootstrap` when
+  the base has policies changes nothing: the base's policies judge, as always.
 - The head's policies that do not load or compile are an error (exit 2) naming the file: a
   change with broken policies cannot be merged, so the run must not pass.
 """
@@ -19,34 +21,37 @@ Decisions where the issue left a choice:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import diff, git, inventory, pipeline, policies
-from checker.cache import Cache
+from checker import diff, git, inventory, pipeline, policies, walk
+from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
-from checker.inventory import ParsedFile, SourceFile
+from checker.inventory import ParsedFile
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from checker.commands.options import Options
 
 POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
 MAX_BASE_PROBLEMS_SHOWN = 20
+MAX_UNCOMMITTED_SHOWN = 20
+WORKTREE = "WORKTREE"  # --head WORKTREE: the work tree as it is, uncommitted changes included
 _BROKEN = {"head": "; a change with broken policies cannot be merged",
-           "merge base": "; they must be fixed on the base branch first"}
+           "merge base": "; they must be fixed on the base branch first",
+           "base": "; they must be fixed on the base branch first"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Side:
-    role: str  # "merge base" or "head", for messages
+    role: str  # "base" (its tip), "merge base" or "head", for messages
     ref: str
     commit: str
     inventory: git.Folder
@@ -55,24 +60,32 @@ class Side:
     @property
     def label(self) -> str:
         """`the head (HEAD, 1a2b3c4d5e6f)`, `the merge base of main and HEAD (9f8e7d6c5b4a)`."""
+        if self.role == "head" and self.ref == WORKTREE:
+            return f"the work tree (on {git.short(self.commit)})"
         if self.role == "head":
             return f"the head ({self.ref}, {git.short(self.commit)})"
+        if self.role == "base":
+            return f"the tip of {self.ref} ({git.short(self.commit)})"
         return f"the {self.ref} ({git.short(self.commit)})"
 
 
-def run(options: Options, base: str, head: str, repo: Path) -> int:
+def run(options: Options, base: str, head: str, repo: Path, bootstrap: bool = False,
+        accept_new_waivers: bool = False) -> int:
     with git.Repository(repo) as repository, cache_for(options) as cache:
-        base_commit, old, new = read_sides(repository, options, base, head)
-        result = compare(repository, cache, options, old, new)
-        result = dataclasses.replace(result, meta={"base": base, "head": head, "base_commit": base_commit,
+        tip, old, new = read_sides(repository, options, base, head)
+        if head != WORKTREE:
+            _note_uncommitted(repository, [new.inventory.path, new.policies.path], new)
+        result = compare(repository, cache, options, tip, old, new, bootstrap, accept_new_waivers)
+        result = dataclasses.replace(result, meta={"base": base, "head": head, "base_commit": tip.commit,
                                                    "head_commit": new.commit, "merge_base": old.commit,
                                                    **result.meta})
     return emit(options, result)
 
 
-def read_sides(repository: git.Repository, options: Options, base: str, head: str) -> tuple[str, Side, Side]:
-    """The base commit, and the two sides compared: the merge base and the head."""
-    head_commit = repository.commit(head, "--head")
+def read_sides(repository: git.Repository, options: Options, base: str, head: str) -> tuple[Side, Side, Side]:
+    """The base tip (whose policies judge), and the two sides compared: the merge base and the head
+    (with `--head WORKTREE`, the work tree as it is on disk, read as `audit` reads it)."""
+    head_commit = repository.commit("HEAD" if head == WORKTREE else head, "--head")
     base_commit = repository.commit(base, "--base")
     merge_base = repository.merge_base(base_commit, head_commit, base, head)
     inv_dir = repository.relative_folder(options.inventories, "--inventories")
@@ -83,30 +96,79 @@ def read_sides(repository: git.Repository, options: Options, base: str, head: st
         return Side(role, ref, commit, repository.folder(commit, inv_dir, inventory.YAML_SUFFIXES, limit),
                     repository.folder(commit, pol_dir, POLICY_SUFFIXES, limit))
 
-    return (base_commit, side("merge base", f"merge base of {base} and {head}", merge_base),
-            side("head", head, head_commit))
+    head_side = (_worktree_side(repository, head_commit, inv_dir, pol_dir, limit) if head == WORKTREE
+                 else side("head", head, head_commit))
+    return (side("base", base, base_commit), side("merge base", f"merge base of {base} and {head}", merge_base),
+            head_side)
 
 
-def compare(repository: git.Repository, cache: Cache, options: Options, old: Side, new: Side) -> RunResult:
-    """Judge both sides with the merge base's policies, classify, attribute, and add the policy impact."""
+def _worktree_side(repository: git.Repository, head_commit: str, inv_dir: str, pol_dir: str, limit: int) -> Side:
+    """The work tree's folders, walked by the same rules as `audit` on disk (checker.walk); their blob
+    ids are computed as git would, so unchanged files are recognised and parsed once."""
+    if repository.root is None:
+        raise GitError(f"--head {WORKTREE}: a bare repository has no work tree")
+
+    def folder(rel: str, wanted: Callable[[str], bool], what: str, kind: str) -> git.Folder:
+        root = repository.root / rel if repository.root is not None else Path(rel)
+        if not root.is_dir():
+            return git.Folder(rel, None)
+        found, problems = walk.walk(root, rel, wanted, what, kind)
+        sources = []
+        for file in found:
+            source, problem = inventory.read_file(file.path, file.shown, file.size, limit)
+            if problem:
+                problems.append(problem)
+            elif source:
+                sources.append(source)
+        shas = repository.remember(s.data for s in sources)
+        blobs = tuple(git.BlobEntry(s.path, sha) for s, sha in zip(sources, shas, strict=True))
+        listing = "".join(f"{b.path}\0{b.sha}\0" for b in blobs)
+        tree = "worktree:" + hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest()
+        return git.Folder(rel, tree, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
+
+    return Side("head", WORKTREE, head_commit,
+                folder(inv_dir, inventory.is_inventory_file, "inventory", "YAML file"),
+                folder(pol_dir, policies.is_policy_file, "policy", "policy file"))
+
+
+def _note_uncommitted(repository: git.Repository, paths: Sequence[str], head: Side) -> None:
+    """SPEC §6: say which files under the folders the comparison does not see (it reads commits)."""
+    found = repository.uncommitted(paths)
+    if not found:
+        return
+    shown = ", ".join(f"{path} ({what})" for what, path in found[:MAX_UNCOMMITTED_SHOWN])
+    more = f" and {len(found) - MAX_UNCOMMITTED_SHOWN} more" if len(found) > MAX_UNCOMMITTED_SHOWN else ""
+    click.echo(f"checker: note: {len(found)} uncommitted file(s) under {', '.join(p or '.' for p in paths)} "
+               f"are not part of the comparison, which reads {head.label}: {shown}{more}; commit them, or "
+               f"pass --head {WORKTREE} to compare the work tree as it is", err=True)
+
+
+def compare(repository: git.Repository, cache: Cache, options: Options, tip: Side, old: Side, new: Side,
+            bootstrap: bool = False, accept_new_waivers: bool = False) -> RunResult:
+    """Judge both sides with the base tip's policies, classify, attribute, and add the policy impact."""
     inv_shown = new.inventory.path or "."
+    pol_shown = new.policies.path or "."
     if not new.inventory.exists:
         raise GitError(f"{inv_shown}: no inventory folder at {new.label}; check --inventories (a path "
                        "relative to the repository root)")
-    bootstrap = not old.policies.exists and not old.inventory.exists
-    if not old.policies.exists and not bootstrap:
-        raise GitError(f"{new.policies.path or '.'}: no policy folder at {old.label}, so there is nothing to "
-                       "judge the change with; check --policies, or land the policies first")
-    _raise_folder_problems(old, new)
+    if tip.policies.exists and bootstrap:
+        click.echo(f"checker: note: --bootstrap: {tip.label} has {pol_shown}, so its policies judge the "
+                   "change as always", err=True)
+        bootstrap = False
+    if not tip.policies.exists and not bootstrap:
+        raise GitError(f"{pol_shown}: no policy folder at {tip.label}, so there is nothing to judge the change "
+                       "with; check --policies, or pass --bootstrap for the change that adds the policies "
+                       "(its own policies then judge it)")
+    _raise_folder_problems(tip, new)
 
-    judge_side = new if bootstrap else old
+    judge_side = new if bootstrap else tip
     judge = _load_policies(repository, judge_side)
     policies_changed = old.policies.tree != new.policies.tree
     # The head's own policies matter when the change edits them: they must work, and their impact shows.
     head_policies = _load_policies(repository, new) if policies_changed and not bootstrap else None
     if bootstrap:
-        click.echo(f"checker: note: {old.label} has neither {inv_shown} nor {new.policies.path or '.'}: "
-                   "a new repository, judged by the head's policies", err=True)
+        click.echo(f"checker: note: --bootstrap: {tip.label} has no {pol_shown}; the change is judged by its "
+                   "own policies", err=True)
 
     parsed = _parse(repository, cache, options.jobs, [old.inventory, new.inventory])
     reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
@@ -120,10 +182,13 @@ def compare(repository: git.Repository, cache: Cache, options: Options, old: Sid
     with engine_for(options, judge) as engine:
         todo = diff.plan([base_inv, head_inv], as_of, engine.cache_key)
         raw = _evaluate(engine, cache, todo, [base_inv, head_inv], as_of, judge_side)
-        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of)
-        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of)
+        memo = MemoCache(cache)  # a person the same on both sides is evaluated once, even without a cache
+        base_people = _people(engine, memo, base_inv, as_of, judge, judge_side)
+        head_people = _people(engine, memo, head_inv, as_of, judge, judge_side)
+        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of, base_people)
+        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of, head_people)
         info = engine.info
-    findings = diff.classify(base_findings, head_findings, base_inv, head_inv)
+    findings = diff.classify(base_findings, head_findings, base_inv, head_inv, as_of, accept_new_waivers)
 
     impact: list[Finding] = []
     rules = dict(judge.rules)
@@ -132,7 +197,7 @@ def compare(repository: git.Repository, cache: Cache, options: Options, old: Sid
         impact = _impact(cache, options, head_policies, head_inv, head_findings, new)
         rules = {**head_policies.rules, **judge.rules}  # rules only the head has, for the impact's findings
 
-    meta = {"policies_commit": judge_side.commit}
+    meta = {"policies_commit": judge_side.commit, "bootstrap": bootstrap, "accept_new_waivers": accept_new_waivers}
     return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
                      rules, tuple(impact), policies_changed, meta)
 
@@ -143,18 +208,20 @@ def _impact(cache: Cache, options: Options, head_policies: PolicySet, head_inv: 
     with engine_for(options, head_policies) as engine:
         todo = diff.plan([head_inv], options.as_of, engine.cache_key)
         raw = _evaluate(engine, cache, todo, [head_inv], options.as_of, new)
-        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of)
+        people = _people(engine, cache, head_inv, options.as_of, head_policies, new)
+        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of, people)
     return diff.impact(judged, after)
 
 
 # ---------------------------------------------------------------- loading
 
 
-def _raise_folder_problems(old: Side, new: Side) -> None:
+def _raise_folder_problems(tip: Side, new: Side) -> None:
     """Unsafe or unreadable entries (symlinks out, submodules, huge blobs) of what must load: the
-    head's folders and the merge base's policies (its inventory: see _base_inventory)."""
+    head's folders and the base tip's policies (the merge base's inventory: see _base_inventory; its
+    policies judge nothing)."""
     for folder, error, side in ((new.inventory, InputError, new), (new.policies, PolicyError, new),
-                                (old.policies, PolicyError, old)):
+                                (tip.policies, PolicyError, tip)):
         if folder.problems:
             raise _in_context(error(list(folder.problems)), None if side is new else side.commit,
                               f"{side.label}: cannot read {folder.path or '.'} safely")
@@ -198,11 +265,10 @@ def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
 
 def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequence[git.Folder]
            ) -> dict[tuple[str, str], ParsedFile]:
-    """(path, blob id) -> ParsedFile; a blob that is the same on both sides is read and parsed once."""
+    """(path, blob id) -> ParsedFile; a blob that is the same on both sides, or was met by an earlier
+    run, is read and parsed once (issue 12.2: the cache is keyed by blob id)."""
     entries = sorted({(b.path, b.sha) for folder in folders for b in folder.blobs})
-    data = repository.read(sha for _, sha in entries)
-    sources = [SourceFile(path, data[sha]) for path, sha in entries]
-    return dict(zip(entries, pipeline.parse_sources(sources, cache, jobs), strict=True))
+    return dict(zip(entries, pipeline.parse_blobs(entries, repository.read, cache, jobs), strict=True))
 
 
 def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet, reuse: dict[int, Any],
@@ -214,7 +280,7 @@ def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set:
         context = f"the inventory at {side.label} is not valid" + (f" {under}" if under else "")
         problems = _in_context(exc, None if side.role == "head" else side.commit, context).problems
         if hint:
-            problems.append(Problem("", None, "note: the change is judged by the policies of the merge base; "
+            problems.append(Problem("", None, "note: the change is judged by the policies at the tip of the base; "
                                               "data classes, jurisdictions and rules that it adds to the "
                                               "policies can be used once the policy change has been merged"))
         raise InputError(problems) from None
@@ -228,6 +294,17 @@ def _in_context(exc: CheckerError, commit: str | None, context: str) -> CheckerE
 
 
 # ---------------------------------------------------------------- evaluation
+
+
+def _people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy_set: PolicySet,
+            policy_side: Side) -> dict[str, RawResult]:
+    """Person-scope raw results of one side (nothing when the policies have no person-scope family)."""
+    try:
+        return pipeline.evaluate_people(engine, inv, as_of, engine.cache_key, cache, policy_set.rules)
+    except PolicyError as exc:
+        side = policy_side
+        raise _in_context(exc, None if side.role == "head" else side.commit,
+                          f"the policies at {side.label} do not compile or evaluate{_BROKEN[side.role]}") from None
 
 
 def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence[Inventory], as_of: str,
@@ -252,3 +329,4 @@ def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence
         cache.put_marshal("result", computed)
         results.update(computed)
     return results
+

@@ -19,3 +19,6 @@ class Options:
     fail_on: str
     jobs: int
     cache: bool
+    sarif_max_results: int = 5_000  # sarif only (SPEC §9)
+    color: str = "auto"  # the table report: auto | always | never
+    show_unchanged: bool = False  # diff's table report: list unchanged findings too

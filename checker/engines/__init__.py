@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from checker.errors import CheckerError
+from checker.errors import CheckerError, EngineError
 from checker.models import Engine as EngineInfo
 from checker.models import RuleInfo
 from checker.policies import PolicySet
@@ -22,12 +23,29 @@ ENGINES = ("embedded", "opa")
 SCOPES = ("group", "person")
 
 
+DEFAULT_TIMEOUT = 60.0
+
+
+def default_timeout() -> float:
+    """Seconds each OPA request may take in all (env CHECKER_OPA_TIMEOUT, default 60)."""
+    text = os.environ.get("CHECKER_OPA_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        raise CheckerError(f"CHECKER_OPA_TIMEOUT={text!r}: expected seconds, a number above 0 and at most 86400")
+    return seconds
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     jobs: int = 1
     opa_urls: tuple[str, ...] = ()
     opa_token: str | None = None
-    timeout: float = 60.0
+    timeout: float = field(default_factory=default_timeout)  # per OPA request, all of it (see opa/deadline.py)
     progress: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -69,14 +87,20 @@ def entry_query(policy_set: PolicySet, scope: str = "group") -> str:
     return "x := {" + ", ".join(parts) + "}"
 
 
-def static_info(name: str) -> EngineInfo:
-    """What is known of an engine without starting it (for cache keys and fully cached runs)."""
+def static_info(name: str, options: EngineOptions | None = None) -> tuple[EngineInfo, str]:
+    """The engine's identity, established at start without compiling anything: what it reports as,
+    and the key its results are cached under. For OPA that means contacting every server (or
+    finding the local binary): an engine that cannot be reached fails the run (exit 2) even when
+    every result is cached, and results of one fleet or OPA version never answer for another."""
     if name == "embedded":
         from checker.engines.embedded import regopy_version
 
-        return EngineInfo("embedded", f"regopy {regopy_version()}")
+        info = EngineInfo("embedded", f"regopy {regopy_version()}")
+        return info, info.version
     if name == "opa":
-        return EngineInfo("opa", "not contacted (every result came from the cache)")
+        from checker.engines.opa.engine import identify
+
+        return identify(options or EngineOptions())
     raise CheckerError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
 
 
@@ -100,11 +124,17 @@ class LazyEngine:
         self._policy_set = policy_set
         self._options = options
         self._engine: PolicyEngine | None = None
-        self._static = static_info(name)
+        self._static, self._identity = static_info(name, options)
 
     def __call__(self) -> PolicyEngine:
         if self._engine is None:
-            self._engine = make_engine(self.name, self._policy_set, self._options)
+            engine = make_engine(self.name, self._policy_set, self._options)
+            # Servers are probed at the start; one upgraded since would mix versions under one key.
+            if self._options.opa_urls and engine.info.version != self._static.version:
+                engine.close()
+                raise EngineError(f"the {self.name} engine changed during the run: {self._static.version} at "
+                                  f"the start, {engine.info.version} now; run again")
+            self._engine = engine
         return self._engine
 
     @property
@@ -113,8 +143,8 @@ class LazyEngine:
 
     @property
     def cache_key(self) -> str:
-        """Results depend on the policies and on the engine that produced them."""
-        return f"{self._policy_set.digest}|{self._static.name}|{self._static.version}"
+        """Results depend on the policies and on the engine that produced them (which servers, which version)."""
+        return f"{self._policy_set.digest}|{self._static.name}|{self._identity}"
 
     def close(self) -> None:
         if self._engine is not None:

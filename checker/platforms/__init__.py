@@ -43,7 +43,12 @@ class Connector(Protocol):
 
 
 # platform -> (module, class); imported on use so a missing SDK fails only the connector that needs it.
-CONNECTORS: dict[str, tuple[str, str]] = {}
+CONNECTORS: dict[str, tuple[str, str]] = {
+    "lark": ("checker.platforms.lark", "LarkConnector"),
+    "slack": ("checker.platforms.slack", "SlackConnector"),
+    "google": ("checker.platforms.google", "GoogleConnector"),
+    "microsoft": ("checker.platforms.microsoft", "MicrosoftConnector"),
+}
 
 
 def connector(platform: str) -> Connector:
@@ -52,6 +57,12 @@ def connector(platform: str) -> Connector:
     except KeyError:
         raise PlatformError(f"--platform {platform}: unknown platform; known: {', '.join(sorted(CONNECTORS))}"
                             ) from None
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # the platform's SDK is an optional extra, named after the platform
+        if (exc.name or "").startswith("checker"):
+            raise
+        raise PlatformError(f"--platform {platform} needs its SDK ({exc.name or exc}): "
+                            f"pip install 'checker[{platform}]'") from None
     made: Connector = getattr(module, class_name)()
     return made

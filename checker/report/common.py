@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
+from checker.escapes import escape_controls
 from checker.models import CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
 
 # What reports say about the checker's own rules (SPEC §5); policies' rules come from # METADATA.
@@ -22,7 +23,22 @@ CHECKER_RULES: Mapping[str, RuleInfo] = {
         description="A waiver in force that suppresses no finding: the problem it covered is gone, or the "
                     "waiver names the wrong rule, group or person.",
         remediation="Remove the waiver, or correct its rule, group or person."),
+    "waiver-self-approved": RuleInfo(
+        rule_id="waiver-self-approved", package="", file="", levels=("deny",),
+        title="Waiver approved by its own beneficiary",
+        description="A waiver approved by the owner of its group or by the person it names. Separation of "
+                    "duties: it suppresses nothing.",
+        remediation="Have someone other than the group's owner and the person named approve the waiver."),
 }
+
+
+# C0 controls but tab, DEL, C1 controls, and the Unicode line and paragraph separators
+
+
+def printable(text: str) -> str:
+    """One line of plain text: control characters (line breaks too) shown as escapes, so that no file name
+    or message can start a line of its own in a log (a forged workflow command) or move the cursor."""
+    return escape_controls(text)
 
 
 def fail_on(result: RunResult) -> str:
@@ -47,6 +63,33 @@ def rule_ids(result: RunResult) -> list[str]:
     return sorted(result.rules) + list(WAIVER_RULES) + extra
 
 
+# diff changes that fail a run like new findings (SPEC §7)
+FAILING_CHANGES = ("introduced", "worsened")
+_LEVEL_RANK = {"deny": 0, "warn": 1}
+
+
+def is_new(finding: Finding) -> bool:
+    """Introduced or worsened by the change under review, and not waived."""
+    return finding.change in FAILING_CHANGES and not finding.waived
+
+
+def importance(finding: Finding) -> tuple[int, int, int]:
+    """Sort key, most important first (SPEC §9): what the change introduces or worsens, then deny,
+    then warn, then waived findings."""
+    return (0 if is_new(finding) else 1, 1 if finding.waived else 0, _LEVEL_RANK.get(finding.level, 2))
+
+
+def by_importance(findings: Iterable[Finding]) -> list[Finding]:
+    """Stable: findings of equal importance keep their (sorted) order."""
+    return sorted(findings, key=importance)
+
+
+def waiver_change(finding: Finding) -> str | None:
+    """`added` or `extended` when the change grants itself the waiver that names this finding (SPEC §5)."""
+    value = getattr(finding, "waiver_change", None)
+    return value if isinstance(value, str) else None
+
+
 def location_text(finding: Finding) -> str:
     return f"{finding.location.file}:{finding.location.line}" if finding.location else ""
 
@@ -56,9 +99,13 @@ def identity_fingerprint(finding: Finding) -> str:
     return hashlib.sha256("|".join(finding.identity).encode("utf-8")).hexdigest()
 
 
+# every diff change a report knows, in the order reports show them
+ALL_CHANGES = tuple(dict.fromkeys(("introduced", "worsened", *CHANGES)))
+
+
 def by_change(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    """diff findings per change, every change present, in CHANGES order."""
-    grouped: dict[str, list[Finding]] = {change: [] for change in CHANGES}
+    """diff findings per change, every change present, introduced and worsened first."""
+    grouped: dict[str, list[Finding]] = {change: [] for change in ALL_CHANGES}
     for finding in findings:
         if finding.change in grouped:
             grouped[finding.change].append(finding)

@@ -1,25 +1,43 @@
 """GitHub Actions workflow commands: one annotation per finding that matters, then a plain summary line.
 
 audit: deny -> ::error, warn -> ::warning, waived -> ::notice.
-diff: only introduced findings become errors/warnings (waived ones notices), resolved ones notices
-without a position (their lines are the base's), unchanged ones only count in the summary.
+diff: introduced and worsened findings become errors/warnings (waived ones notices), resolved ones
+notices without a position (their lines are the base's), unchanged ones only count in the summary.
+
+GitHub shows 10 error, 10 warning and 10 notice annotations per step (SPEC §9): the most important
+come first, at most 10 of each kind, and one notice says how many more there are and where to read
+them. A run that could not be completed prints its problems as ::error commands the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Sequence
 from typing import TextIO
 
+from checker.errors import Problem
 from checker.models import Finding, RunResult
-from checker.report.common import by_change, level_counts, plural, rule_info
+from checker.report.common import (
+    FAILING_CHANGES,
+    by_change,
+    by_importance,
+    level_counts,
+    plural,
+    printable,
+    rule_info,
+    waiver_change,
+)
 
 COMMANDS = {"deny": "error", "warn": "warning"}
-# errors first: GitHub shows a limited number of annotations of each kind per step
-ORDER = {"error": 0, "warning": 1, "notice": 2}
+PER_STEP = 10  # annotations of each kind GitHub shows per step
+WHERE_TO_READ = "the job summary (--format markdown) and the json and sarif formats list every finding"
+# control characters other than the line ends, which escape_data carries as %0D and %0A
+_OTHER_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def escape_data(text: str) -> str:
-    """The message after `::` (actions/toolkit escapeData)."""
+    """The message after `::` (actions/toolkit escapeData), other control characters shown as escapes."""
+    text = _OTHER_CONTROL.sub(lambda m: printable(m.group()), text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -33,11 +51,13 @@ def workflow_command(command: str, properties: dict[str, str], message: str) -> 
     return f"::{command}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def annotation(result: RunResult, finding: Finding, *, positioned: bool = True,
-               command: str | None = None, prefix: str = "") -> tuple[str, str]:
-    """(command, line) for one finding."""
-    if command is None:
-        command = "notice" if finding.waived else COMMANDS.get(finding.level, "warning")
+def kind(finding: Finding) -> str:
+    return "notice" if finding.waived else COMMANDS.get(finding.level, "warning")
+
+
+def annotation(result: RunResult, finding: Finding, *, positioned: bool = True, command: str | None = None,
+               prefix: str = "") -> str:
+    """The workflow command for one finding."""
     title = rule_info(result, finding.rule).title
     properties: dict[str, str] = {}
     if positioned and finding.location is not None:
@@ -46,21 +66,54 @@ def annotation(result: RunResult, finding: Finding, *, positioned: bool = True,
             properties["line"] = str(finding.location.line)
     properties["title"] = f"{finding.rule}: {title}" if title else finding.rule
     message = finding.message  # policies' messages already name the group and person
+    granted = waiver_change(finding)
     if finding.waived:
         message = f"waived by {finding.waiver}: {message}"
-    return command, workflow_command(command, properties, prefix + message)
+    elif granted:
+        message = f"exception this change grants (waiver {finding.waiver} {granted}) does not apply: {message}"
+    if finding.change == "worsened":
+        message = f"worsened: {message}"
+    return workflow_command(command or kind(finding), properties, prefix + message)
 
 
-def annotation_lines(result: RunResult) -> Iterator[str]:
+def annotation_lines(result: RunResult) -> list[str]:
+    """Errors, warnings and notices, most important first, within GitHub's per-step limits."""
     if result.command == "diff":
         changes = by_change(result.findings)
-        lines = [annotation(result, f) for f in changes["introduced"]]
-        lines += [annotation(result, f, positioned=False, command="notice", prefix="resolved: ")
-                  for f in changes["resolved"]]
+        judged = by_importance([f for f in result.findings if f.change in FAILING_CHANGES])
+        errors = [annotation(result, f) for f in judged if kind(f) == "error"]
+        warnings = [annotation(result, f) for f in judged if kind(f) == "warning"]
+        notices = [annotation(result, f) for f in judged if kind(f) == "notice"]
+        notices += [annotation(result, f, positioned=False, command="notice", prefix="resolved: ")
+                    for f in changes["resolved"]]
     else:
-        lines = [annotation(result, f) for f in result.present]
-    for _command, line in sorted(lines, key=lambda item: ORDER[item[0]]):
-        yield line
+        present = by_importance(result.present)
+        errors = [annotation(result, f) for f in present if kind(f) == "error"]
+        warnings = [annotation(result, f) for f in present if kind(f) == "warning"]
+        notices = [annotation(result, f) for f in present if kind(f) == "notice"]
+    return within_limits(errors, warnings, notices, "finding", WHERE_TO_READ)
+
+
+def within_limits(errors: Sequence[str], warnings: Sequence[str], notices: Sequence[str], noun: str,
+                  where: str) -> list[str]:
+    over = len(errors) > PER_STEP or len(warnings) > PER_STEP or len(notices) > PER_STEP
+    notice_room = PER_STEP - 1 if over else PER_STEP  # one notice is the count of the rest
+    lines = [*errors[:PER_STEP], *warnings[:PER_STEP], *notices[:notice_room]]
+    if over:
+        left = [max(len(errors) - PER_STEP, 0), max(len(warnings) - PER_STEP, 0), max(len(notices) - notice_room, 0)]
+        parts = [f"{n} {label}" for n, label in zip(left, ("errors", "warnings", "notices"), strict=True) if n]
+        lines.append(workflow_command("notice", {"title": "checker: more annotations"},
+                                      f"{plural(sum(left), noun)} more not annotated here ({', '.join(parts)}; "
+                                      f"GitHub shows {PER_STEP} of each kind per step): {where}"))
+    return lines
+
+
+def first_line(result: RunResult) -> list[str]:
+    """SPEC §6: a bootstrap run says so in its first line."""
+    if not result.meta.get("bootstrap"):
+        return []
+    return [f"checker {result.command}: bootstrap: the base has no policy folder, so the head's own policies "
+            "judge this change (--bootstrap)"]
 
 
 def summary(result: RunResult) -> str:
@@ -70,16 +123,38 @@ def summary(result: RunResult) -> str:
     if result.command == "diff":
         introduced = level_counts(by_change(result.findings)["introduced"])
         text = (f"{head}: {counts['introduced']} introduced ({introduced['deny']} deny, {introduced['warn']} warn, "
-                f"{introduced['waived']} waived), {counts['resolved']} resolved, {counts['unchanged']} unchanged")
+                f"{introduced['waived']} waived), ")
+        if counts.get("worsened"):
+            text += f"{counts['worsened']} worsened, "
+        text += f"{counts['resolved']} resolved, {counts['unchanged']} unchanged"
+        granted = sum(1 for f in result.findings if waiver_change(f))
+        if granted:
+            text += f"; {plural(granted, 'exception')} this change grants itself (not applied)"
         if result.policies_changed:
             added = sum(1 for f in result.impact if f.change == "introduced")
             dropped = sum(1 for f in result.impact if f.change == "resolved")
             text += f"; policies changed: the new policies would add {added} and drop {dropped} findings"
-        return text
-    return f"{head}: {counts['deny']} deny, {counts['warn']} warn, {counts['waived']} waived"
+        return printable(text)
+    return printable(f"{head}: {counts['deny']} deny, {counts['warn']} warn, {counts['waived']} waived")
 
 
 def render(result: RunResult, stream: TextIO) -> None:
-    for line in annotation_lines(result):
+    for line in [*first_line(result), *annotation_lines(result)]:
         stream.write(line + "\n")
     stream.write(summary(result) + "\n")  # plain log text: it starts with "checker", never with "::"
+
+
+def problem_command(command: str, problem: Problem) -> str:
+    properties = {"title": f"checker {command}: could not be run"}
+    if problem.file:
+        properties = {"file": problem.file, **({"line": str(problem.line)} if problem.line else {}), **properties}
+    return workflow_command("error", properties, problem.message)
+
+
+def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -> None:
+    """SPEC §9: the problems of a run that could not be completed, as ::error commands on their lines."""
+    errors = [problem_command(command, p) for p in problems]
+    for line in within_limits(errors, [], [], "problem", "the step's log (stderr) lists every problem"):
+        stream.write(line + "\n")
+    stream.write(printable(f"checker {command}: could not be run (exit 2): {plural(len(problems), 'problem')}")
+                 + "\n")

@@ -27,119 +27,34 @@ be fetched from anywhere even if some markup slipped through.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from html import escape
 from typing import Any, TextIO
-from urllib.parse import quote
 
 from checker import __version__
 from checker.models import CHANGES, Finding, RunResult
 from checker.report.common import fail_on, plural, rule_ids, rule_info
+from checker.report.html_assets import CONTENT_SECURITY_POLICY, SCRIPT, STYLE
+from checker.report.html_drift import drift_section
+from checker.report.html_findings import findings_section, waivers_section
+from checker.report.html_markup import (
+    STATUS_LABELS,
+    STATUSES,
+    as_int,
+    badge,
+    cell,
+    code,
+    e,
+    figure,
+    meta_records,
+    meta_text,
+    section,
+    status,
+    table,
+)
 from checker.report.svg import Bar, Segment, Series, bar_chart, line_chart
 
-STATUSES = ("deny", "warn", "waived")  # a finding's status: waived, else its level
-STATUS_LABELS = {"deny": "open deny", "warn": "open warn", "waived": "waived"}
 MAX_BARS = 15  # bars per chart; the rest are summed into one "other" bar
 LARGEST_GROUPS = 12
-EXPIRING_SOON_DAYS = 30
-
-
-def status(finding: Finding) -> str:
-    return "waived" if finding.waived else finding.level
-
-
-def e(value: object) -> str:
-    """Escaped text for element content and attribute values alike."""
-    return escape("" if value is None else str(value), quote=True)
-
-
-# ---------------------------------------------------------------- reading meta defensively
-
-
-def meta_records(result: RunResult, key: str) -> list[Mapping[str, Any]]:
-    """A list-of-mappings meta value; anything else reads as absent."""
-    value = result.meta.get(key)
-    if not isinstance(value, list | tuple):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def meta_text(result: RunResult, key: str) -> str:
-    value = result.meta.get(key)
-    return value if isinstance(value, str) else ""
-
-
-def as_int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def parse_date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-# ---------------------------------------------------------------- small markup helpers
-
-
-def table(headers: Sequence[str], rows: Iterable[str], *, css_class: str = "", table_id: str = "") -> str:
-    ident = f' id="{e(table_id)}"' if table_id else ""
-    cls = f' class="{e(css_class)}"' if css_class else ""
-    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
-    return f"<table{ident}{cls}><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "</tbody></table>"
-
-
-def cell(content: str, sort_key: object = None, css_class: str = "") -> str:
-    """A <td> whose content is already markup; sort_key orders it when the script sorts the table."""
-    key = f' data-sort="{e(sort_key)}"' if sort_key is not None else ""
-    cls = f' class="{e(css_class)}"' if css_class else ""
-    return f"<td{key}{cls}>{content}</td>"
-
-
-def badge(kind: str, text: str | None = None) -> str:
-    return f'<span class="badge {e(kind)}">{e(text if text is not None else kind)}</span>'
-
-
-def code(value: object) -> str:
-    return f"<code>{e(value)}</code>" if value not in (None, "") else ""
-
-
-def section(section_id: str, title: str, body: str) -> str:
-    return f'<section id="{e(section_id)}">\n<h2>{e(title)}</h2>\n{body}\n</section>'
-
-
-def figure(caption: str, svg: str, note: str = "", css_class: str = "") -> str:
-    detail = f'<p class="note">{e(note)}</p>' if note else ""
-    cls = f' class="{e(css_class)}"' if css_class else ""
-    return f"<figure{cls}><figcaption>{e(caption)}</figcaption>{svg}{detail}</figure>"
-
-
-def breakable_path(path: str) -> str:
-    """An escaped path that may wrap after each `/` (and only there, unless a part is too long)."""
-    return "/<wbr>".join(e(part) for part in path.split("/"))
-
-
-def source_href(file: str, line: int, base: str) -> str:
-    """A link to a finding's file: base + path (plus #L<line> for web hosts), or a file: URI if absolute."""
-    path = quote(file, safe="/")
-    if base:
-        fragment = f"#L{line}" if base.startswith(("http://", "https://")) else ""
-        return base + path + fragment
-    if file.startswith("/"):
-        return "file://" + path
-    return path  # relative; quote() turned any ':' into %3A, so it can never read as a scheme
-
-
-def location_link(finding: Finding, base: str) -> str:
-    if finding.location is None:
-        return ""
-    file, line = finding.location.file, finding.location.line
-    return (f'<a class="loc" href="{e(source_href(file, line, base))}" data-file="{e(file)}" '
-            f'data-line="{line}">{breakable_path(file)}:{line}</a>')
 
 
 # ---------------------------------------------------------------- headline
@@ -282,147 +197,6 @@ def rules_section(result: RunResult) -> str:
 # ---------------------------------------------------------------- findings
 
 
-def finding_row(finding: Finding, result: RunResult, base: str, with_change: bool = False) -> str:
-    info = rule_info(result, finding.rule)
-    st = status(finding)
-    rule_cell = f'<a href="#rule-{e(finding.rule)}">{e(finding.rule)}</a>'
-    if info.title:
-        rule_cell += f'<div class="sub">{e(info.title)}</div>'
-    message = f'<div class="msg">{e(finding.message)}</div>'
-    if info.remediation:
-        message += f'<div class="fix"><span>Fix:</span> {e(info.remediation)}</div>'
-    level = badge(st, finding.level if not finding.waived else f"{finding.level}, waived")
-    loc_key = f"{finding.location.file}:{finding.location.line:09d}" if finding.location else ""
-    attrs = (f'class="st-{e(st)}" data-status="{e(st)}" data-level="{e(finding.level)}" '
-             f'data-rule="{e(finding.rule)}" data-group="{e(finding.group)}" data-person="{e(finding.person or "")}" '
-             f'data-waived="{"true" if finding.waived else "false"}" data-waiver="{e(finding.waiver or "")}"')
-    cells = (cell(level, STATUSES.index(st)) + cell(rule_cell, finding.rule) + cell(code(finding.group))
-             + cell(code(finding.person)) + cell(message) + cell(location_link(finding, base), loc_key, "where")
-             + cell(code(finding.waiver)))
-    if with_change:
-        cells += cell(badge("ch-" + (finding.change or "none"), finding.change or ""), finding.change or "")
-        attrs += f' data-change="{e(finding.change or "")}"'
-    return f"<tr {attrs}>{cells}</tr>"
-
-
-def filter_form(findings: Sequence[Finding]) -> str:
-    """Controls for the script; hidden until it runs, since without it they would do nothing."""
-    rules = sorted({f.rule for f in findings})
-    rule_options = "".join(f'<option value="{e(r)}">{e(r)}</option>' for r in rules)
-    status_options = "".join(f'<option value="{e(s)}">{e(STATUS_LABELS[s])}</option>' for s in STATUSES)
-    return (f'<form id="findings-filter" class="controls" hidden role="search">'
-            f'<label>Search <input type="search" name="q" placeholder="group, person, text…"></label>'
-            f'<label>Status <select name="status"><option value="">all</option>{status_options}</select></label>'
-            f'<label>Rule <select name="rule"><option value="">all</option>{rule_options}</select></label>'
-            f'<output name="shown" aria-live="polite">{len(findings)} findings</output></form>')
-
-
-def finding_order(finding: Finding) -> tuple[Any, ...]:
-    return (STATUSES.index(status(finding)), finding.rule, finding.group or "", finding.person or "",
-            finding.waiver or "", finding.message)
-
-
-def findings_section(result: RunResult) -> str:
-    diff = result.command == "diff"
-    # An audit lists what is in force; a diff also lists what the change resolves, marked so.
-    shown = sorted(result.findings if diff else result.present, key=finding_order)
-    if not shown:
-        return section("findings", "Findings", '<p class="empty">No findings.</p>')
-    base = meta_text(result, "source_link_base")
-    rows = [finding_row(f, result, base, with_change=diff) for f in shown]
-    headers = ("Level", "Rule", "Group", "Person", "Message", "Location", "Waiver") + (("Change",) if diff else ())
-    where = "" if base else " Locations are relative to the folder the checker ran in."
-    intro = f'<p class="note">{e(plural(len(shown), "finding"))}, open deny first.{where}</p>'
-    return section("findings", "Findings",
-                   intro + filter_form(shown)
-                   + table(headers, rows, css_class="findings sortable", table_id="findings-table"))
-
-
-# ---------------------------------------------------------------- waivers
-
-
-def waiver_rows_from_meta(result: RunResult, records: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    as_of = parse_date(result.as_of)
-    unused = {f.waiver for f in result.present if f.rule == "waiver-unused"}
-    suppressed: dict[str, int] = {}
-    for f in result.present:
-        if f.waived and f.waiver:
-            suppressed[f.waiver] = suppressed.get(f.waiver, 0) + 1
-    rows = []
-    for w in records:
-        expires = parse_date(w.get("expires"))
-        days = (expires - as_of).days if expires and as_of else None
-        if days is not None and days < 0:
-            state = "expired"
-        elif w.get("id") in unused:
-            state = "unused"
-        else:
-            state = "in force"
-        rows.append({**w, "state": state, "days": days, "suppressed": suppressed.get(str(w.get("id")), 0)})
-    return rows
-
-
-def waiver_rows_from_findings(result: RunResult) -> list[dict[str, Any]]:
-    """Without meta["waivers"]: what the findings tell (no dates, no reasons)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for f in result.present:
-        if not f.waiver:
-            continue
-        row = rows.setdefault(f.waiver, {"id": f.waiver, "group": f.group, "state": "in force", "suppressed": 0,
-                                         "days": None})
-        if f.rule == "waiver-expired":
-            row["state"] = "expired"
-        elif f.rule == "waiver-unused":
-            row["state"] = "unused"
-        elif f.waived:
-            row["suppressed"] += 1
-            row.setdefault("rule", f.rule)
-            if f.person:
-                row.setdefault("persons", set()).add(f.person)
-    return [rows[k] for k in sorted(rows)]
-
-
-def days_text(row: Mapping[str, Any]) -> tuple[str, object]:
-    days = row.get("days")
-    if days is None:
-        return "", None
-    if days < 0:
-        return f"expired {plural(-days, 'day')} ago", days
-    if days == 0:
-        return "expires today", days
-    return f"{plural(days, 'day')} left", days
-
-
-def waivers_section(result: RunResult) -> str:
-    records = meta_records(result, "waivers")
-    rows_data = waiver_rows_from_meta(result, records) if records else waiver_rows_from_findings(result)
-    if not rows_data:
-        return section("waivers", "Waivers", '<p class="empty">No waivers.</p>')
-    state_order = {"expired": 0, "unused": 1, "in force": 2}
-    rows_data.sort(key=lambda r: (state_order[r["state"]], r["days"] if r.get("days") is not None else 10**9,
-                                  str(r.get("id"))))
-    rows = []
-    for r in rows_data:
-        days, days_key = days_text(r)
-        soon = r["state"] == "in force" and r.get("days") is not None and r["days"] <= EXPIRING_SOON_DAYS
-        state_badge = badge("w-" + r["state"].replace(" ", "-"), r["state"] + (", expiring soon" if soon else ""))
-        person = r.get("person") or ", ".join(sorted(r.get("persons") or ()))
-        rows.append(f'<tr data-waiver="{e(r.get("id"))}" data-state="{e(r["state"])}">'
-                    + cell(code(r.get("id")), css_class="nowrap") + cell(state_badge, state_order[r["state"]])
-                    + cell(code(r.get("rule"))) + cell(code(r.get("group"))) + cell(code(person))
-                    + cell(e(r.get("expires") or ""), r.get("expires") or "", "nowrap")
-                    + cell(e(days), days_key if days_key is not None else "", "num")
-                    + cell(str(r["suppressed"]), r["suppressed"], "num")
-                    + cell(code(r.get("approved_by"))) + cell(e(r.get("reason") or "")) + "</tr>")
-    headers = ("Waiver", "State", "Rule", "Group", "Person", "Expires", "Days to expiry", "Suppresses",
-               "Approved by", "Reason")
-    counts = {s: sum(1 for r in rows_data if r["state"] == s) for s in state_order}
-    intro = (f'<p class="note">{counts["in force"]} in force, {counts["unused"]} in force but unused, '
-             f'{counts["expired"]} expired. "Suppresses" counts the findings each waiver waives in this run.'
-             + ("" if records else " Expiry dates and reasons are not available for this run.") + "</p>")
-    return section("waivers", "Waivers", intro + table(headers, rows, css_class="waivers sortable"))
-
-
 # ---------------------------------------------------------------- trend
 
 
@@ -468,159 +242,6 @@ def trend_section(result: RunResult) -> str:
 # ---------------------------------------------------------------- page
 
 
-STYLE = """
-:root{--deny:#b3261e;--warn:#a65f00;--waived:#5f6b7a;--ok:#2e7d32;--ink:#1f2328;--muted:#5b636d;
---line:#d8dee4;--soft:#f6f8fa}
-*{box-sizing:border-box}
-body{margin:0 auto;max-width:1280px;padding:24px 28px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",
-Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
-h1{font-size:26px;margin:0 0 8px}h1 .date{font-weight:400;color:var(--muted)}
-h2{font-size:19px;margin:32px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
-h3{font-size:15px;margin:20px 0 8px}
-code{font:12.5px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
-a{color:#0b5cad}
-nav{margin:14px 0 0;font-size:13px}nav a{margin-right:14px}
-.facts{display:flex;flex-wrap:wrap;gap:4px 28px;margin:0 0 8px}.facts div{display:flex;gap:6px}
-.facts dt{color:var(--muted)}.facts dd{margin:0}
-.verdict{margin:8px 0 14px;font-weight:600}.verdict.fails{color:var(--deny)}.verdict.passes{color:var(--ok)}
-.stats{display:flex;flex-wrap:wrap;gap:12px}
-.stat{min-width:120px;padding:10px 14px;border:1px solid var(--line);border-radius:8px;background:var(--soft)}
-.stat .num{display:block;font-size:26px;font-weight:700;line-height:1.1}.stat .what{color:var(--muted)}
-.stat.deny{border-left:5px solid var(--deny)}.stat.deny .num{color:var(--deny)}
-.stat.warn{border-left:5px solid var(--warn)}.stat.warn .num{color:var(--warn)}
-.stat.waived{border-left:5px solid var(--waived)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:22px 28px;align-items:start}
-figure{margin:0;break-inside:avoid}figure.wide{grid-column:1/-1}
-figcaption{font-weight:600;margin:0 0 4px}figure .note{font-size:12px;margin:2px 0}
-svg.chart{max-width:100%;height:auto;display:block}
-svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:var(--ink)}
-svg text.axis,svg text.value{fill:var(--muted)}
-svg .grid{stroke:var(--line);stroke-width:1}svg .marker{stroke:var(--ink);stroke-width:2}
-.s-deny{fill:var(--deny);stroke:var(--deny)}.s-warn{fill:var(--warn);stroke:var(--warn)}
-.s-waived{fill:var(--waived);stroke:var(--waived)}.s-over{fill:var(--deny)}.s-within{fill:#6f8fb3}
-svg rect{stroke:none}svg .line{fill:none;stroke-width:2.5}
-.legend{margin:0 0 6px;color:var(--muted);font-size:13px}
-.key{display:inline-block;width:11px;height:11px;margin:0 5px 0 12px;vertical-align:-1px;border-radius:2px}
-.key.s-deny{background:var(--deny)}.key.s-warn{background:var(--warn)}.key.s-waived{background:var(--waived)}
-table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
-thead th{background:var(--soft);position:sticky;top:0;z-index:1;white-space:nowrap}
-td.num{text-align:right;font-variant-numeric:tabular-nums}td.nowrap{white-space:nowrap}
-table.history,table.changes{width:auto;min-width:50%}
-tbody tr:hover{background:#fbfcfd}
-tr.st-deny td:first-child{box-shadow:inset 4px 0 var(--deny)}
-tr.st-warn td:first-child{box-shadow:inset 4px 0 var(--warn)}
-tr.st-waived td:first-child{box-shadow:inset 4px 0 var(--waived)}tr.st-waived{color:#4a525b}
-.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap;
-color:#fff;background:var(--muted)}
-.badge.deny{background:var(--deny)}.badge.warn{background:var(--warn)}.badge.waived{background:var(--waived)}
-.badge.w-expired{background:var(--deny)}.badge.w-unused{background:var(--warn)}.badge.w-in-force{background:var(--ok)}
-.badge.ch-opened,.badge.ch-introduced{background:var(--deny)}.badge.ch-closed,.badge.ch-resolved{background:var(--ok)}
-.sub,.desc{color:var(--muted);font-size:12px}.msg{white-space:pre-line;overflow-wrap:anywhere}
-.fix{color:var(--muted);font-size:12px;margin-top:3px}.fix span{font-weight:600}
-td.where{min-width:210px;max-width:300px}
-.loc{overflow-wrap:break-word;font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.n-deny{color:var(--deny);font-weight:700}.n-warn{color:var(--warn);font-weight:700}
-.note,.empty{color:var(--muted)}
-.controls{display:flex;flex-wrap:wrap;gap:10px 18px;align-items:center;margin:0 0 10px;padding:8px 10px;
-background:var(--soft);border:1px solid var(--line);border-radius:6px}
-.controls input,.controls select{font:inherit;padding:3px 6px;margin-left:4px}
-.controls input{width:240px}.controls output{color:var(--muted)}
-button.sort{font:inherit;font-weight:600;color:inherit;background:none;border:0;padding:0;cursor:pointer}
-button.sort::after{content:" \\2195";color:#9aa3ad}
-th[aria-sort=ascending] button.sort::after{content:" \\2191";color:var(--ink)}
-th[aria-sort=descending] button.sort::after{content:" \\2193";color:var(--ink)}
-footer{margin-top:36px;color:var(--muted);font-size:12px}
-[hidden]{display:none!important}
-@media print{
-@page{margin:14mm 12mm}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-body{max-width:none;padding:0;font-size:10pt}
-nav,.controls{display:none!important}
-tr[hidden]{display:table-row!important}
-thead{display:table-header-group}thead th{position:static}
-tr,figure{break-inside:avoid}h2{break-after:avoid}
-a{color:inherit;text-decoration:none}
-.charts{grid-template-columns:1fr}svg.chart{max-width:720px}
-button.sort::after{content:""}
-}
-"""
-
-# Progressive enhancement: sort any .sortable table by a column, filter the findings table. The page
-# reads the same without it (every row is in the HTML); it marks <body data-ready> when it has run.
-SCRIPT = """
-(function () {
-  "use strict";
-  function keyOf(row, index) {
-    var c = row.cells[index];
-    if (!c) { return ""; }
-    var key = c.getAttribute("data-sort");
-    return key !== null ? key : c.textContent.trim().toLowerCase();
-  }
-  function compare(a, b) {
-    var na = Number(a), nb = Number(b);
-    if (a !== "" && b !== "" && !isNaN(na) && !isNaN(nb)) { return na - nb; }
-    return a < b ? -1 : (a > b ? 1 : 0);
-  }
-  function sortable(table) {
-    if (!table.tHead || !table.tBodies.length) { return; }
-    var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
-    headers.forEach(function (th, index) {
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "sort";
-      while (th.firstChild) { button.appendChild(th.firstChild); }
-      th.appendChild(button);
-      button.addEventListener("click", function () {
-        var ascending = th.getAttribute("aria-sort") !== "ascending";
-        headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var body = table.tBodies[0];
-        var keyed = Array.prototype.map.call(body.rows, function (row, i) { return [keyOf(row, index), i, row]; });
-        keyed.sort(function (x, y) { return (ascending ? 1 : -1) * compare(x[0], y[0]) || x[1] - y[1]; });
-        var fragment = document.createDocumentFragment();
-        keyed.forEach(function (k) { fragment.appendChild(k[2]); });
-        body.appendChild(fragment);
-      });
-    });
-  }
-  function filterable(table, form) {
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
-    var query = form.elements.namedItem("q"), state = form.elements.namedItem("status");
-    var rule = form.elements.namedItem("rule"), shown = form.elements.namedItem("shown");
-    function apply() {
-      var q = query.value.trim().toLowerCase(), n = 0;
-      rows.forEach(function (row, i) {
-        var ok = (!q || texts[i].indexOf(q) >= 0) && (!state.value || row.getAttribute("data-status") === state.value)
-          && (!rule.value || row.getAttribute("data-rule") === rule.value);
-        row.hidden = !ok;
-        if (ok) { n += 1; }
-      });
-      shown.value = n === rows.length ? rows.length + " findings" : n + " of " + rows.length + " findings shown";
-    }
-    form.addEventListener("input", apply);
-    form.addEventListener("change", apply);
-    form.addEventListener("submit", function (event) { event.preventDefault(); });
-    form.hidden = false;
-    apply();
-  }
-  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), sortable);
-  var findings = document.getElementById("findings-table"), form = document.getElementById("findings-filter");
-  if (findings && form) { filterable(findings, form); }
-  document.body.setAttribute("data-ready", "true");
-}());
-"""
-
-
-def csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-# Nothing may be fetched: no default source at all; only this page's own style block and script run.
-CONTENT_SECURITY_POLICY = (f"default-src 'none'; style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}; "
-                           "img-src data:; base-uri 'none'; form-action 'none'")
-
 
 def groups_by_id(result: RunResult) -> dict[str, Mapping[str, Any]]:
     return {str(g["id"]): g for g in meta_records(result, "groups") if "id" in g}
@@ -633,8 +254,8 @@ def navigation(sections: Sequence[tuple[str, str]]) -> str:
 def document(result: RunResult) -> str:
     groups = groups_by_id(result)
     parts = [("charts", "Overview", charts(result, groups)), ("rules", "Rules", rules_section(result)),
-             ("findings", "Findings", findings_section(result)), ("waivers", "Waivers", waivers_section(result)),
-             ("trend", "Trend", trend_section(result))]
+             ("findings", "Findings", findings_section(result)), ("drift", "Drift", drift_section(result)),
+             ("waivers", "Waivers", waivers_section(result)), ("trend", "Trend", trend_section(result))]
     present = [(i, t, html) for i, t, html in parts if html]
     title = f"{page_title(result)} as of {result.as_of}"
     return "".join([

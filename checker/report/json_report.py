@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from checker.errors import Problem
 from checker.models import Finding, RunResult
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
     location = None
     if finding.location is not None:
-        location = {"file": finding.location.file, "line": finding.location.line}
-    return {"rule": finding.rule, "level": finding.level, "group": finding.group, "person": finding.person,
+        location = {"file": finding.location.file, "line": finding.location.line or None}  # 0: no line (§7)
+    return {"rule": finding.rule, "level": finding.level, "group": finding.group or None, "person": finding.person,
             "message": finding.message, "waived": finding.waived, "waiver": finding.waiver,
-            "change": finding.change, "location": location}
+            "change": finding.change, "location": location,
+            # SPEC §3, §5: present only when there is one, so audit documents stay as they were
+            **({"measure": finding.measure} if finding.measure is not None else {}),
+            **({"waiver_change": finding.waiver_change} if finding.waiver_change is not None else {})}
 
 
 def document(result: RunResult) -> dict[str, Any]:
@@ -29,8 +34,11 @@ def document(result: RunResult) -> dict[str, Any]:
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
         doc["policy_impact"] = [finding_dict(f) for f in result.impact]
-    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "inventory_commit",
-                "history", "history_changes"):  # what diff and --history add to SPEC §7
+    if "observed" in result.meta:  # SPEC §7: the snapshots an --observed run judged
+        doc["observed"] = result.meta["observed"]
+    # what diff and --history add to SPEC §7
+    for key in ("base", "head", "merge_base", "base_commit", "head_commit", "policies_commit", "bootstrap",
+                "accept_new_waivers", "inventory_commit", "history", "history_changes"):
         if key in result.meta:
             doc[key] = result.meta[key]
     return doc
@@ -47,3 +55,14 @@ def render(result: RunResult, stream: TextIO) -> None:
         body = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in items)
         parts.append(f',\n  "{key}": [\n{body}\n  ]' if items else f',\n  "{key}": []')
     stream.write("".join(parts) + "\n}\n")
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {"file": problem.file or None, "line": problem.line or None, "message": problem.message}
+
+
+def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -> None:
+    """SPEC §7: the report of a run that could not be completed."""
+    doc = {"version": 1, "command": command, "error": True, "problems": [problem_dict(p) for p in problems]}
+    json.dump(doc, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")

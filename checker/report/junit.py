@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import TextIO
 
+from checker.errors import Problem
 from checker.models import Finding, RunResult
-from checker.report.common import by_key, fail_on, location_text, plural
+from checker.report.common import by_key, fail_on, location_text, plural, waiver_change
 
 OTHER_GROUPS = "all other groups"
 # Characters XML 1.0 cannot carry at all, even escaped.
@@ -27,6 +29,8 @@ def finding_line(finding: Finding) -> str:
         parts.append(f"person {finding.person}")
     if finding.change:
         parts.append(finding.change)
+    if waiver_change(finding):
+        parts.append(f"exception this change grants: waiver {finding.waiver} {waiver_change(finding)}, not applied")
     where = location_text(finding)
     return f"[{', '.join(parts)}] {finding.message}" + (f" ({where})" if where else "")
 
@@ -65,12 +69,42 @@ def document(result: RunResult) -> ET.Element:
     for name, value in (("command", result.command), ("as_of", result.as_of), ("fail_on", fail_on(result)),
                         ("engine", f"{result.engine.name} {result.engine.version}")):
         ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
+    if result.meta.get("bootstrap"):
+        ET.SubElement(properties, "property", {"name": "bootstrap", "value": "true"})
     suite.extend(cases)
     return root
 
 
 def render(result: RunResult, stream: TextIO) -> None:
-    root = document(result)
+    write(document(result), stream)
+
+
+def problems_document(command: str, problems: Sequence[Problem]) -> ET.Element:
+    """A run that could not be completed: one failing test case per problem (SPEC §6)."""
+    classname = f"checker.{command}"
+    cases = []
+    for problem in problems:
+        where = f"{problem.file}:{problem.line}" if problem.file and problem.line else problem.file
+        case = ET.Element("testcase", {"classname": classname, "name": xml_text(where or f"checker {command}"),
+                                       "time": "0"})
+        failure = ET.SubElement(case, "failure", {"message": xml_text(problem.message), "type": "error"})
+        failure.text = xml_text(str(problem) + "\n")
+        cases.append(case)
+    counts = {"tests": str(len(cases)), "failures": str(len(cases)), "errors": "0", "skipped": "0", "time": "0"}
+    root = ET.Element("testsuites", {"name": "checker", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": "checker", **counts})
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("command", command), ("error", "true"), ("exit_code", "2")):
+        ET.SubElement(properties, "property", {"name": name, "value": value})
+    suite.extend(cases)
+    return root
+
+
+def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -> None:
+    write(problems_document(command, problems), stream)
+
+
+def write(root: ET.Element, stream: TextIO) -> None:
     ET.indent(root)
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ET.tostring(root, encoding="unicode"))

@@ -9,17 +9,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from checker.errors import Problem
 from checker.models import WAIVER_RULES, Finding, RunResult
-from checker.report.common import by_change, by_key, fail_on, level_counts, location_text, plural, rule_info
+from checker.report.common import (
+    by_change,
+    by_key,
+    fail_on,
+    is_new,
+    level_counts,
+    location_text,
+    plural,
+    printable,
+    rule_info,
+    waiver_change,
+)
 
-MAX_ROWS = 200  # table rows in the whole document: GitHub comments stop at 65,536 characters
+MAX_ROWS = 200  # table rows in the whole document
+MAX_CHARS = 60_000  # of table rows in the whole document: GitHub comments stop at 65,536 characters
 MAX_MESSAGE = 300  # characters of one message in a table cell
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
+# control characters but the line ends, which text() turns into <br>
+_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 FINDING_COLUMNS = ("level", "rule", "group", "person", "message", "location")
 
 
 def text(value: str) -> str:
     """Plain text safe in a table cell or a paragraph: no HTML, no emphasis, no column breaks."""
+    value = _CONTROL.sub(lambda m: printable(m.group()), value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MARKDOWN_SPECIAL.sub(r"\\\1", value)
     return re.sub(r"\r\n|\r|\n", "<br>", value)
@@ -30,11 +46,15 @@ def paragraph(value: str) -> str:
 
 
 def code(value: str) -> str:
-    """A code span for a table cell (ids, file:line)."""
+    """A code span for a table cell (ids, file:line): one line, control characters escaped, `|` escaped
+    for the table, and a fence longer than any run of backticks inside, so nothing breaks out of it."""
     if not value:
         return ""
-    value = " ".join(value.splitlines()).replace("|", "\\|")
-    return f"`` {value} ``" if "`" in value else f"`{value}`"
+    value = printable(value).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""  # a span may not start or end with its own fence's character
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def shorten(value: str, limit: int = MAX_MESSAGE) -> str:
@@ -43,18 +63,27 @@ def shorten(value: str, limit: int = MAX_MESSAGE) -> str:
 
 @dataclass
 class RowBudget:
-    """How many table rows the document may still show."""
+    """How many table rows, and characters of them, the document may still show."""
 
     left: int = MAX_ROWS
+    chars: int = MAX_CHARS
 
-    def take(self, wanted: int) -> int:
-        granted = min(wanted, self.left)
+    def take(self, rows: Sequence[str]) -> int:
+        """How many of these rows fit (from the first), and takes them."""
+        granted = 0
+        for row in rows[: self.left]:
+            if len(row) + 1 > self.chars:
+                break
+            self.chars -= len(row) + 1
+            granted += 1
         self.left -= granted
         return granted
 
 
 def level_cell(finding: Finding) -> str:
-    return f"{finding.level}, waived ({code(finding.waiver or '')})" if finding.waived else finding.level
+    if finding.waived:
+        return f"{finding.level}, waived ({code(finding.waiver or '')})"
+    return f"{finding.level}, worsened" if finding.change == "worsened" else finding.level
 
 
 def finding_cells(finding: Finding, column: str) -> str:
@@ -66,16 +95,18 @@ def finding_cells(finding: Finding, column: str) -> str:
         return code(location_text(finding))
     if column == "effect":
         return {"introduced": "would add", "resolved": "would drop"}.get(finding.change or "", "")
+    if column == "granted":
+        return waiver_change(finding) or ""
     value = getattr(finding, column)
     return code(value) if isinstance(value, str) else ""
 
 
 def table(findings: Sequence[Finding], columns: Sequence[str], budget: RowBudget) -> list[str]:
-    shown = budget.take(len(findings))
+    rows = ["| " + " | ".join(finding_cells(f, c) for c in columns) + " |" for f in findings[: budget.left]]
+    shown = budget.take(rows)
     lines: list[str] = []
     if shown:
-        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(finding_cells(f, c) for c in columns) + " |" for f in findings[:shown]]
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *rows[:shown]]
     if shown < len(findings):
         left = len(findings) - shown
         note = f"_… and {left} more not shown here" if shown else f"_{left} not shown here"
@@ -92,9 +123,10 @@ def verdict(result: RunResult) -> str:
     failing = bool(result.failing(fail_on(result)))
     counts = result.counts()
     if result.command == "diff":
-        new = [f for f in by_change(result.findings)["introduced"] if not f.waived]
+        new = [f for f in result.findings if is_new(f)]
         if new:
-            return f"{'❌' if failing else '⚠️'} {plural(len(new), 'finding')} introduced"
+            what = "introduced or worsened" if any(f.change == "worsened" for f in new) else "introduced"
+            return f"{'❌' if failing else '⚠️'} {plural(len(new), 'finding')} {what}"
         return "❌ no new findings, but existing findings fail the run" if failing else "✅ no new findings"
     if counts["deny"] or counts["warn"]:
         found = " and ".join(f"{counts[level]} {level}" for level in ("deny", "warn") if counts[level])
@@ -126,7 +158,15 @@ def counts_table(result: RunResult) -> list[str]:
 
 def diff_sections(result: RunResult, budget: RowBudget) -> list[str]:
     changes = by_change(result.findings)
-    lines = section("Introduced", changes["introduced"], FINDING_COLUMNS, budget)
+    granted = [f for f in result.findings if waiver_change(f)]
+    new = [f for f in (*changes["introduced"], *changes["worsened"]) if not waiver_change(f)]
+    lines = section("Introduced and worsened" if changes["worsened"] else "Introduced", new, FINDING_COLUMNS,
+                    budget)
+    if granted:  # SPEC §5: a section of its own; these fail the run until the waiver is merged on its own
+        lines += [f"### Exceptions this change grants ({len(granted)})", "",
+                  "Waivers that this change adds or extends do not suppress the findings it introduces; they "
+                  "apply once merged by a change of their own.", "",
+                  *table(granted, ("waiver", "granted", *FINDING_COLUMNS), budget), ""]
     lines += section("Resolved", changes["resolved"], FINDING_COLUMNS, budget)
     if changes["unchanged"]:
         lines += ["<details>", f"<summary>Unchanged ({len(changes['unchanged'])})</summary>", "",
@@ -190,9 +230,13 @@ def waiver_sections(present: Iterable[Finding], budget: RowBudget) -> list[str]:
     return lines
 
 
+BOOTSTRAP = " (bootstrap: the base has no policies, so the head's own policies judge it)"
+
+
 def document(result: RunResult) -> str:
     budget = RowBudget()
-    lines = [f"## {verdict(result)}", "", f"checker {result.command} · {context_line(result)}", "",
+    first = f"## {verdict(result)}" + (BOOTSTRAP if result.meta.get("bootstrap") else "")
+    lines = [first, "", f"checker {result.command} · {context_line(result)}", "",
              *counts_table(result), ""]
     lines += diff_sections(result, budget) if result.command == "diff" else audit_sections(result, budget)
     lines += trend_section(result)
@@ -222,3 +266,19 @@ def trend_section(result: RunResult) -> list[str]:
 
 def render(result: RunResult, stream: TextIO) -> None:
     stream.write(document(result))
+
+
+def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -> None:
+    """SPEC §6: a run that could not be completed, with its problems, within a comment's size."""
+    lines = [f"## ❌ checker {command} could not be run", "",
+             f"The run could not be completed (exit 2): {plural(len(problems), 'problem')}. Nothing was judged.", ""]
+    left = MAX_CHARS
+    for shown, problem in enumerate(problems):
+        where = f"{problem.file}:{problem.line}" if problem.file and problem.line else problem.file
+        line = f"- {code(where)}: {text(shorten(problem.message))}" if where else f"- {text(shorten(problem.message))}"
+        if len(line) + 1 > left:
+            lines += ["", f"_… and {len(problems) - shown} more problems; the step's log lists every one._"]
+            break
+        left -= len(line) + 1
+        lines.append(line)
+    stream.write("\n".join(lines) + "\n")

@@ -25,9 +25,11 @@ def org(tmp_path: Path) -> GitOrg:
     return make_org(tmp_path / "repo")
 
 
-def run_diff(org: GitOrg, *extra: str, base: str = "main", cache: bool = False) -> tuple[int, Any, str]:
+def run_diff(org: GitOrg, *extra: str, base: str = "main", cache: bool = False, extra_head: str | None = None
+             ) -> tuple[int, Any, str]:
     """(exit code, JSON document or None, stderr) of `checker diff --format json`."""
-    result = CliRunner().invoke(main, ["diff", "--base", base, "--repo", str(org.root), "--as-of", AS_OF,
+    head = ["--head", extra_head] if extra_head else []
+    result = CliRunner().invoke(main, ["diff", "--base", base, *head, "--repo", str(org.root), "--as-of", AS_OF,
                                        "--format", "json", *([] if cache else ["--no-cache"]), *extra])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     doc = json.loads(result.stdout) if result.stdout.strip() else None
@@ -229,7 +231,7 @@ def test_broken_head_policies_fail_the_run_naming_the_file(org: GitOrg) -> None:
     org.write({"policies/group_size/group_size.rego": "package access.group_size\n\ndeny contains if {\n"})
     org.commit()
     code, doc, stderr = run_diff(org)
-    assert code == 2 and doc is None
+    assert code == 2 and doc["error"] is True  # SPEC §7: the error document
     assert "policies/group_size/group_size.rego" in stderr
     assert "cannot be merged" in stderr
 
@@ -250,7 +252,7 @@ def test_using_a_data_class_the_change_adds_explains_itself(org: GitOrg) -> None
     code, _, stderr = run_diff(org)
     assert code == 2
     assert f"{GROUP}:9" in stderr and "unknown data class 'health'" in stderr
-    assert "judged by the policies of the merge base" in stderr
+    assert "judged by the policies at the tip of the base" in stderr
 
 
 # ---------------------------------------------------------------- new repositories and missing folders
@@ -265,7 +267,7 @@ def test_new_repository_without_inventory_at_the_base(tmp_path: Path) -> None:
     assert changes(doc) == {("introduced", "owner-location", None, CN, 2)}
 
 
-def test_bootstrap_change_is_judged_by_its_own_policies(tmp_path: Path) -> None:
+def test_bootstrap_change_is_judged_by_its_own_policies_only_when_asked(tmp_path: Path) -> None:
     org = GitOrg(tmp_path / "repo")
     org.write({"README": "hello\n"})
     org.commit("empty")
@@ -273,12 +275,16 @@ def test_bootstrap_change_is_judged_by_its_own_policies(tmp_path: Path) -> None:
     org.write({**POLICIES, **INVENTORY})
     org.commit("adopt the checker")
     code, doc, stderr = run_diff(org)
+    assert code == 2 and doc["error"] is True  # issue 9.2: never judged by its own policies by default
+    assert "no policy folder at the tip of main" in stderr and "--bootstrap" in stderr
+    code, doc, stderr = run_diff(org, "--bootstrap")
     assert code == 1
-    assert "a new repository, judged by the head's policies" in stderr
+    assert "--bootstrap" in stderr and "judged by its own policies" in stderr
+    assert doc["bootstrap"] is True and doc["policies_commit"] == doc["head_commit"]
     assert changes(doc) == {("introduced", "owner-location", None, CN, 2)}
 
 
-def test_merge_base_without_policies_is_an_error(tmp_path: Path) -> None:
+def test_base_without_policies_is_an_error(tmp_path: Path) -> None:
     org = GitOrg(tmp_path / "repo")
     org.write(INVENTORY)
     org.commit("inventory only")
@@ -288,6 +294,54 @@ def test_merge_base_without_policies_is_an_error(tmp_path: Path) -> None:
     code, _, stderr = run_diff(org)
     assert code == 2
     assert "no policy folder" in stderr and "nothing to judge" in stderr
+
+
+# ---------------------------------------------------------------- the base tip's policies judge (issue 9.2)
+
+
+def test_a_branch_cut_before_a_rule_tightened_is_judged_by_todays_rules(org: GitOrg) -> None:
+    org.checkout("main")
+    org.edit("policies/data.yaml", "user_pii: {sensitive: true, max_members: 4}",
+             "user_pii: {sensitive: true, max_members: 2}")
+    tip = org.commit("main: at most 2 people with user data")
+    org.checkout("pr")  # cut before that
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - cy\n")
+    org.commit("cy joins us-escalations (3 members)")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    assert ("introduced", "group-size", None, GROUP, 9) in changes(doc)
+    assert doc["policies_commit"] == tip and doc["bootstrap"] is False
+    assert doc["policies_changed"] is False  # the change itself did not touch them
+
+
+def test_a_branch_cut_before_the_policies_existed_is_judged_by_the_base(tmp_path: Path) -> None:
+    org = GitOrg(tmp_path / "repo")
+    org.write({"README": "hello\n"})
+    org.commit("empty")
+    org.branch("pr")
+    org.checkout("main")
+    org.write(POLICIES)
+    org.commit("main adopts the policies")
+    org.checkout("pr")
+    lenient = {path: text for path, text in POLICIES.items() if "location" not in path}
+    org.write({**lenient, **INVENTORY})
+    org.commit("an inventory, and policies without the location rules")
+    for extra in ((), ("--bootstrap",)):  # --bootstrap changes nothing where the base has policies
+        code, doc, stderr = run_diff(org, *extra)
+        assert code == 1, stderr
+        assert ("introduced", "owner-location", None, CN, 2) in changes(doc)
+        assert doc["bootstrap"] is False and doc["policies_commit"] == org.git("rev-parse", "main")
+
+
+def test_a_base_that_dropped_its_policies_needs_bootstrap(org: GitOrg) -> None:
+    org.checkout("main")
+    org.remove("policies")
+    org.commit("main drops the policies")
+    org.checkout("pr")
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2 and "no policy folder at the tip of main" in stderr
 
 
 def test_inventory_folder_missing_at_the_head_is_an_error(org: GitOrg) -> None:
@@ -311,8 +365,35 @@ def test_head_without_policies_is_an_error(org: GitOrg) -> None:
 
 def test_unknown_ref(org: GitOrg) -> None:
     code, doc, stderr = run_diff(org, base="origin/nope")
-    assert code == 2 and doc is None
+    assert code == 2 and doc["error"] is True  # SPEC §7: the error document
     assert "--base 'origin/nope': unknown git ref" in stderr
+
+
+def test_a_tag_shadowing_the_base_branch_is_refused(org: GitOrg) -> None:
+    """Issue 9.1: a pushed tag `origin/main` at an old commit must not become the comparison point."""
+    old = org.git("rev-parse", "main")
+    org.checkout("main")
+    org.edit(CN, "members: [bob]", "members: [bob, eva]")
+    org.git("update-ref", "refs/remotes/origin/main", org.commit("main: eva joins cn-review"))
+    org.checkout("pr")
+    org.git("merge", "-q", "main")
+    org.git("tag", "origin/main", old)
+    code, doc, stderr = run_diff(org, base="origin/main")
+    assert code == 2 and doc["error"] is True
+    assert "ambiguous" in stderr and "refs/tags/origin/main" in stderr and "refs/remotes/origin/main" in stderr
+    code, _, stderr = run_diff(org, base="main", extra_head="origin/main")
+    assert code == 2 and "--head 'origin/main': ambiguous" in stderr
+    code, doc, _ = run_diff(org, base="refs/remotes/origin/main")  # the full name: the real tip
+    assert code == 0 and doc["merge_base"] == org.git("rev-parse", "refs/remotes/origin/main")
+    assert ("unchanged", "member-location", "eva", CN, 6) in changes(doc)
+
+
+def test_an_ambiguous_history_ref_is_refused(org: GitOrg) -> None:
+    org.git("tag", "pr", "main")
+    result = CliRunner().invoke(main, ["audit", "--history", "pr", "--inventories", str(org.root / "inventories"),
+                                       "--policies", str(org.root / "policies"), "--as-of", AS_OF, "--no-cache"])
+    assert result.exit_code == 2
+    assert "--history 'pr': ambiguous" in result.stderr
 
 
 def test_not_a_git_repository(tmp_path: Path) -> None:
@@ -386,8 +467,350 @@ def test_command_line_table_output(org: GitOrg) -> None:
     proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
                        "--format", "table")
     assert proc.returncode == 1, proc.stderr
-    assert "introduced" in proc.stdout and f"{GROUP}:9" in proc.stdout
+    assert "Introduced (1)" in proc.stdout and f"\n{GROUP}\n  9  deny  member-location" in proc.stdout
     proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
                        "--fail-on", "never")
     assert proc.returncode == 0, proc.stderr
 
+
+
+# ---------------------------------------------------------------- self-granted exceptions (issue 9.3, SPEC §5)
+
+WAIVERS = "inventories/waivers.yaml"
+
+
+DEFAULTS = {"reason": "tracked in SEC-1", "approved_by": "eva", "expires": "2199-12-31"}
+
+
+def waiver_file(*waivers: dict[str, str]) -> dict[str, str]:
+    text = "waivers:\n"
+    for w in waivers:
+        fields = {**w, **{k: v for k, v in DEFAULTS.items() if k not in w}}  # id first
+        text += "  - " + "\n    ".join(f"{k}: {v}" for k, v in fields.items()) + "\n"
+    return {WAIVERS: text}
+
+
+def on_main(org: GitOrg, files: dict[str, str], message: str = "on main") -> None:
+    org.checkout("main")
+    org.write(files)
+    org.commit(message)
+    org.git("checkout", "-q", "-B", "pr")
+
+
+def finding_of(doc: Any, rule: str, person: str | None = None, group: str = "us-escalations") -> dict[str, Any]:
+    [found] = [f for f in doc["findings"] if (f["rule"], f["person"], f["group"]) == (rule, person, group)]
+    return found
+
+
+LI_JOINS = ("      - bob\n", "      - bob\n      - li\n")
+LI_WAIVER = {"id": "w-li", "rule": "member-location", "group": "us-escalations", "person": "li"}
+
+
+def test_a_waiver_the_change_adds_does_not_suppress_what_it_introduces(org: GitOrg) -> None:
+    org.edit(GROUP, *LI_JOINS)
+    org.write(waiver_file(LI_WAIVER))
+    org.commit("li joins, with an exception for li")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    found = finding_of(doc, "member-location", "li")
+    assert (found["change"], found["waived"], found["waiver"], found["waiver_change"]) == (
+        "introduced", False, "w-li", "added")
+    assert not [f for f in doc["findings"] if f["rule"] == "waiver-unused"]  # it is the exception granted
+    code, doc, _ = run_diff(org, "--accept-new-waivers")
+    assert code == 0
+    found = finding_of(doc, "member-location", "li")
+    assert (found["waived"], found["waiver"], "waiver_change" in found) == (True, "w-li", False)
+    assert doc["accept_new_waivers"] is True
+
+
+@pytest.mark.parametrize("before, after", [
+    ({"expires": "2026-01-31"}, {}),  # expired at the base: renewed by the change
+    ({"person": "eva"}, {"person": None}),  # narrowed to someone else: widened to the whole group
+    ({"rule": "owner-location"}, {}),  # another rule: retargeted
+])
+def test_a_waiver_the_change_extends_does_not_suppress_what_it_introduces(
+        org: GitOrg, before: dict[str, str], after: dict[str, str | None]) -> None:
+    base = {**LI_WAIVER, **before}
+    on_main(org, waiver_file(base))
+    head = {k: v for k, v in {**LI_WAIVER, **after}.items() if v is not None}
+    org.edit(GROUP, *LI_JOINS)
+    org.write(waiver_file(head))
+    org.commit("li joins, and the waiver now covers it")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    found = finding_of(doc, "member-location", "li")
+    expected = "added" if "rule" in before else "extended"
+    assert (found["change"], found["waived"], found["waiver_change"]) == ("introduced", False, expected)
+
+
+def test_a_waiver_the_change_leaves_alone_applies_as_usual(org: GitOrg) -> None:
+    group_wide = {**LI_WAIVER, "id": "w-group"}
+    del group_wide["person"]
+    on_main(org, waiver_file(group_wide))
+    org.edit(GROUP, *LI_JOINS)
+    org.edit(WAIVERS, "reason: tracked in SEC-1", "reason: tracked in SEC-2")  # edited, not extended
+    org.commit("li joins, covered by the group's standing exception")
+    code, doc, _ = run_diff(org)
+    assert code == 0
+    found = finding_of(doc, "member-location", "li")
+    assert (found["change"], found["waived"], found["waiver"]) == ("introduced", True, "w-group")
+
+
+@pytest.mark.parametrize("approver", ["ana", "li"])  # us-escalations' owner; the person it names
+def test_a_self_approved_waiver_suppresses_nothing(org: GitOrg, approver: str) -> None:
+    org.edit(GROUP, *LI_JOINS)
+    org.write(waiver_file({**LI_WAIVER, "approved_by": approver}))
+    org.commit()
+    code, doc, _ = run_diff(org, "--accept-new-waivers")
+    assert code == 1
+    found = finding_of(doc, "member-location", "li")
+    assert (found["change"], found["waived"]) == ("introduced", False)
+    selfish = finding_of(doc, "waiver-self-approved")
+    assert (selfish["level"], selfish["waiver"], selfish["change"]) == ("deny", "w-li", "introduced")
+    assert selfish["location"] == {"file": WAIVERS, "line": 2}
+    assert not [f for f in doc["findings"] if f["rule"] == "waiver-unused"]
+    audit = CliRunner().invoke(main, ["audit", "--inventories", str(org.root / "inventories"), "--policies",
+                                      str(org.root / "policies"), "--as-of", AS_OF, "--format", "json",
+                                      "--no-cache"])
+    assert audit.exit_code == 1
+    rules = {(f["rule"], f["waived"]) for f in json.loads(audit.stdout)["findings"]}
+    assert ("waiver-self-approved", False) in rules and ("member-location", False) in rules
+
+
+# ---------------------------------------------------------------- worse is not unchanged (issue 9.5, SPEC §7)
+
+MEASURED_SIZE = """\
+# METADATA
+# title: Too many members for the data
+package access.group_size
+
+import rego.v1
+
+deny contains {"msg": msg, "measure": count(g.members)} if {
+\tg := input.group
+\tsome c in g.data_classes
+\tlimit := data.data_classes[c].max_members
+\tcount(g.members) > limit
+\tmsg := sprintf("group %s has %d members, over %d for %s", [g.id, count(g.members), limit, c])
+}
+"""
+
+
+@pytest.fixture
+def measured(org: GitOrg) -> GitOrg:
+    """The size rule with a measure, and us-escalations (ana, bob) already over its limit at the base."""
+    org.edit("policies/data.yaml", "max_members: 4", "max_members: 0")
+    on_main(org, {"policies/group_size/group_size.rego": MEASURED_SIZE}, "size rule with a measure")
+    return org
+
+
+def test_a_group_that_grows_is_worsened(measured: GitOrg) -> None:
+    measured.edit(GROUP, "      - bob\n", "      - bob\n      - cy\n")
+    measured.commit("cy joins: 3 members")
+    code, doc, _ = run_diff(measured)
+    assert code == 1
+    found = finding_of(doc, "group-size")
+    assert (found["change"], found["measure"], found["location"]) == ("worsened", 3, {"file": GROUP, "line": 9})
+    assert doc["summary"]["worsened"] == 1 and doc["summary"]["introduced"] == 0
+    code, _, _ = run_diff(measured, "--fail-on", "never")
+    assert code == 0
+
+
+def test_a_group_that_shrinks_is_not_worsened(measured: GitOrg) -> None:
+    measured.edit("inventories/groups/us-escalations.yaml", "      - bob\n", "")
+    measured.commit("bob leaves: 1 member, still over")
+    code, doc, _ = run_diff(measured)
+    assert code == 0
+    assert finding_of(doc, "group-size")["change"] == "unchanged"
+
+
+def test_without_a_measure_a_changed_message_is_worsened(org: GitOrg) -> None:
+    org.edit(CN, "owner: li", "owner: eva")  # one foreign owner swapped for another
+    org.commit()
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    found = finding_of(doc, "owner-location", group="cn-review")
+    assert (found["change"], found["location"]["line"]) == ("worsened", 5)
+    assert "measure" not in found
+
+
+def test_a_worsened_finding_under_a_standing_waiver_stays_waived_but_not_under_an_extended_one(
+        measured: GitOrg) -> None:
+    size_waiver = {"id": "w-size", "rule": "group-size", "group": "us-escalations", "expires": "2027-01-31"}
+    on_main(measured, waiver_file(size_waiver))
+    measured.edit(GROUP, "      - bob\n", "      - bob\n      - cy\n")
+    measured.commit("cy joins")
+    code, doc, _ = run_diff(measured)
+    assert code == 0 and finding_of(doc, "group-size")["waived"] is True
+    measured.edit(WAIVERS, "expires: 2027-01-31", "expires: 2099-01-31")
+    measured.commit("and the exception is extended")
+    code, doc, _ = run_diff(measured)
+    assert code == 1
+    found = finding_of(doc, "group-size")
+    assert (found["change"], found["waived"], found["waiver_change"]) == ("worsened", False, "extended")
+
+
+def test_a_measure_that_is_not_a_number_fails_the_run(org: GitOrg) -> None:
+    on_main(org, {"policies/group_size/group_size.rego": MEASURED_SIZE.replace('count(g.members)}', '"big"}')})
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - cy\n      - eva\n      - li\n")
+    org.commit()
+    code, _, stderr = run_diff(org)
+    assert code == 2
+    assert "policies/group_size/group_size.rego" in stderr and "`measure` must be a number" in stderr
+
+
+# ---------------------------------------------------------------- audit and diff read the same files (issue 9.8, 9.14)
+
+EXTRA_CN = CN_REVIEW.replace("cn-review", "cn-extra")
+TRICKY = [
+    # (name, where the trick is committed, files, links {path: target}, what both must do)
+    pytest.param("upper-case suffix", "pr", {"inventories/groups/extra.YAML": EXTRA_CN}, {}, "read"),
+    pytest.param("mixed-case suffix", "pr", {"inventories/groups/extra.Yml": EXTRA_CN}, {}, "read"),
+    pytest.param("hidden folder", "pr", {"inventories/.staging/extra.yaml": EXTRA_CN}, {}, "read"),
+    pytest.param("link into a hidden folder", "pr", {"inventories/.staging/extra.yaml": EXTRA_CN},
+                 {"inventories/groups/extra.yaml": "../.staging/extra.yaml"}, "read"),
+    pytest.param("broken link", "pr", {}, {"inventories/groups/extra.yaml": "gone.yaml"}, "error"),
+    pytest.param("link leaving the folder", "pr", {}, {"inventories/groups/extra.yaml": "../../policies/data.yaml"},
+                 "error"),
+    pytest.param("symlink loop", "pr", {}, {"inventories/groups/extra.yaml": "extra.yaml"}, "error"),
+    pytest.param("two-link loop", "pr", {}, {"inventories/a.yaml": "b.yaml", "inventories/b.yaml": "a.yaml"},
+                 "error"),
+    pytest.param("hidden policy file", "main", {"policies/.extra/broken.rego": "package access.broken\n\ndeny {"},
+                 {}, "error"),
+    pytest.param("broken link among the policies", "main", {}, {"policies/extra.rego": "gone.rego"}, "error"),
+    pytest.param("policy link loop", "main", {}, {"policies/extra.rego": "extra.rego"}, "error"),
+]
+
+
+@pytest.mark.parametrize("name, where, files, links, expected", TRICKY)
+def test_audit_and_diff_read_the_same_files(org: GitOrg, monkeypatch: pytest.MonkeyPatch, name: str, where: str,
+                                            files: dict[str, str], links: dict[str, str], expected: str) -> None:
+    org.checkout(where)
+    org.write(files)
+    for path, target in links.items():
+        os.symlink(target, org.root / path)
+    org.commit(name)
+    if where == "main":
+        org.git("checkout", "-q", "-B", "pr")
+    monkeypatch.chdir(org.root)  # audit shows paths relative to the working directory: here, the repository's
+    audit = CliRunner().invoke(main, ["audit", "--as-of", AS_OF, "--format", "json", "--no-cache"])
+    code, doc, stderr = run_diff(org)
+    if expected == "error":
+        named = next(iter(links or files))
+        for run_code, run_stderr in ((code, stderr), (audit.exit_code, audit.stderr)):  # diff first
+            assert run_code == 2, run_stderr
+            assert named in run_stderr and "internal error" not in run_stderr
+        return
+    assert audit.exit_code == code == 1, (audit.stderr, stderr)
+    audited = {(f["rule"], f["group"], f["location"]["file"]) for f in json.loads(audit.stdout)["findings"]}
+    compared = {(f["rule"], f["group"], f["location"]["file"]) for f in doc["findings"] if f["change"] != "resolved"}
+    assert audited == compared
+    assert ("owner-location", "cn-extra") in {(rule, group) for rule, group, _ in compared}
+
+
+# ---------------------------------------------------------------- person-scope families are judged in diff too
+
+REACH = """\
+# METADATA
+# title: In too many groups with user data
+package access.person.reach
+
+import rego.v1
+
+deny contains {"msg": msg, "measure": n} if {
+\tn := count([g | some g in input.groups; "user_pii" in g.data_classes])
+\tn > 1
+\tmsg := sprintf("%s is in %d groups with user data", [input.person.id, n])
+}
+"""
+
+
+def test_person_scope_findings_are_introduced_and_worsened(org: GitOrg) -> None:
+    on_main(org, {"policies/person/reach/reach.rego": REACH}, "a person-scope rule")  # bob: 2 groups already
+    org.edit(CN, "members: [bob]", "members: [bob, ana]")
+    org.commit("ana joins cn-review: her second group with user data")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
+    assert set(reach) == {"ana", "bob"}
+    assert (reach["ana"]["change"], reach["ana"]["group"], reach["ana"]["location"]) == (
+        "introduced", None, {"file": CN, "line": 6})  # the member entry the change added
+    assert reach["bob"]["change"] == "unchanged"
+    org.write({"inventories/groups/third.yaml": CN_REVIEW.replace("cn-review", "third").replace("owner: li",
+                                                                                                  "owner: bob")})
+    org.commit("bob owns a third group")
+    code, doc, _ = run_diff(org)
+    reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
+    assert (reach["bob"]["change"], reach["bob"]["measure"]) == ("worsened", 3)
+    assert reach["bob"]["location"]["file"] == "inventories/groups/third.yaml"
+
+
+# ---------------------------------------------------------------- the work tree (issue 10.6)
+
+
+def test_uncommitted_files_are_named_on_stderr(org: GitOrg) -> None:
+    org.write({".gitignore": "policies/local.rego\n"})
+    org.commit("ignore a local file")
+    org.edit(GROUP, *LI_JOINS)  # modified
+    org.write({"inventories/groups/new.yaml": EXTRA_CN, "policies/local.rego": "package local\n",
+               "README.md": "outside the folders\n"})
+    index = (org.root / ".git/index").read_bytes()
+    code, doc, stderr = run_diff(org)
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}  # the commit is what is compared
+    assert "3 uncommitted file(s) under inventories, policies are not part of the comparison" in stderr
+    for named in (f"{GROUP} (modified)", "inventories/groups/new.yaml (untracked)", "policies/local.rego (ignored)"):
+        assert named in stderr
+    assert "README.md" not in stderr and "--head WORKTREE" in stderr
+    assert (org.root / ".git/index").read_bytes() == index  # git status did not refresh the index
+    org.git("stash", "-q", "--all")
+    _, _, stderr = run_diff(org)
+    assert "uncommitted" not in stderr
+
+
+def test_head_worktree_compares_the_work_tree_as_it_is(org: GitOrg) -> None:
+    code, doc, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}, stderr
+    org.edit(GROUP, *LI_JOINS)  # not committed
+    org.write({"inventories/groups/extra.YAML": EXTRA_CN})
+    code, doc, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 1, stderr
+    assert changes(doc) == {("introduced", "member-location", "li", GROUP, 9), UNCHANGED_CN,
+                            ("introduced", "owner-location", None, "inventories/groups/extra.YAML", 2)}
+    assert doc["head"] == "WORKTREE" and doc["head_commit"] == org.git("rev-parse", "HEAD")
+    assert "uncommitted" not in stderr
+    os.symlink("gone.yaml", org.root / "inventories/broken.yaml")  # read by audit's rules: an error
+    code, _, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 2 and "inventories/broken.yaml" in stderr and "broken symlink" in stderr
+
+
+def test_inventory_blobs_are_read_and_parsed_once_across_sides_and_runs(org: GitOrg,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12.2: the parse cache is keyed by blob id, so a warm run reads no inventory file from git."""
+    from checker import git as checker_git
+    from checker import inventory as checker_inventory
+
+    read: list[str] = []
+    parsed: list[str] = []
+    real_cat, real_parse = checker_git.Repository._cat_file, checker_inventory.parse_source
+
+    def counting_cat(self: checker_git.Repository, shas: Any) -> Any:  # the real git, counted
+        read.extend(shas)
+        return real_cat(self, shas)
+
+    def counting_parse(source: Any) -> Any:
+        parsed.append(source.path)
+        return real_parse(source)
+
+    monkeypatch.setattr(checker_git.Repository, "_cat_file", counting_cat)
+    monkeypatch.setattr(checker_inventory, "parse_source", counting_parse)
+    org.edit(GROUP, *LI_JOINS)
+    org.commit()
+    inventory_blobs = {org.git("rev-parse", f"{ref}:{path}") for ref in ("main", "pr") for path in INVENTORY}
+    first = run_diff(org, "--jobs", "1", cache=True)
+    assert first[0] == 1
+    assert sorted(parsed) == sorted([*INVENTORY, GROUP])  # 4 files, one changed: 5 distinct blobs parsed once
+    assert inventory_blobs <= set(read)
+    read.clear()
+    parsed.clear()
+    assert run_diff(org, "--jobs", "1", cache=True) == first
+    assert parsed == [] and not inventory_blobs & set(read)

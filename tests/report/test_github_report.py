@@ -116,3 +116,62 @@ def test_diff_waived_introduced_finding_is_a_notice() -> None:
 def test_clean_diff_has_no_error_or_warning() -> None:
     lines = output(clean_diff_result())
     assert not any(line.startswith(("::error", "::warning")) for line in lines)
+
+
+def seventy_two(command: str = "audit") -> RunResult:
+    """72 findings: 30 deny, 30 warn, 12 waived (in a diff: all introduced, plus 5 resolved)."""
+    findings = []
+    for i in range(72):
+        level = "deny" if i < 30 or i >= 60 else "warn"
+        findings.append(Finding("member-location" if level == "deny" else "training-expired", level, f"g{i:02d}",
+                                f"p{i}", f"finding {i}", Location(f"inventories/groups/g{i:02d}.yaml", 2),
+                                waived=i >= 60, waiver="w1" if i >= 60 else None,
+                                change="introduced" if command == "diff" else None))
+    if command == "diff":
+        findings += [member_sg(group=f"r{i}", change="resolved") for i in range(5)]
+        findings += [member_sg(group=f"u{i}", change="unchanged") for i in range(3)]
+    return RunResult(command, "2026-11-29", ENGINE, 72, 72, tuple(findings))
+
+
+@pytest.mark.parametrize("command", ["audit", "diff"])
+def test_72_findings_stay_within_githubs_limits_with_a_count_of_the_rest(command: str) -> None:
+    lines = output(seventy_two(command))
+    annotations = [parse(line) for line in lines if line.startswith("::")]
+    kinds = [kind for kind, _, _ in annotations]
+    assert kinds.count("error") == 10 and kinds.count("warning") == 10 and kinds.count("notice") <= 10
+    assert kinds == sorted(kinds, key=["error", "warning", "notice"].index)  # errors first
+    # the ten errors are the first ten deny findings, in order
+    assert [message for kind, _, message in annotations if kind == "error"] == [f"finding {i}" for i in range(10)]
+    kind, props, message = annotations[-1]
+    assert kind == "notice" and props["title"] == "checker: more annotations"
+    rest = 72 - 20 - (kinds.count("notice") - 1) + (5 if command == "diff" else 0)
+    assert message.startswith(f"{rest} findings more not annotated here (20 errors, 20 warnings, ")
+    assert "job summary" in message
+    assert not lines[-1].startswith("::")
+
+
+def test_within_the_limits_nothing_is_counted() -> None:
+    assert not any("more not annotated" in line for line in output(audit_result()))
+
+
+def test_problems_are_errors_on_their_lines_within_the_limits() -> None:
+    from checker.errors import Problem
+
+    problems = [Problem(f"inventories/g{i}.yaml", i + 1, f"problem {i}") for i in range(12)]
+    problems.append(Problem("", None, "no file\n::warning::forged"))
+    stream = io.StringIO()
+    github.render_problems("validate", problems, stream)
+    lines = stream.getvalue().splitlines()
+    annotations = [parse(line) for line in lines if line.startswith("::")]
+    assert [a[0] for a in annotations] == ["error"] * 10 + ["notice"]
+    assert annotations[0][1] == {"file": "inventories/g0.yaml", "line": "1",
+                                 "title": "checker validate: could not be run"}
+    assert "3 problems more not annotated here" in annotations[-1][2]
+    assert lines[-1] == "checker validate: could not be run (exit 2): 13 problems"
+
+
+def test_control_characters_cannot_move_the_log() -> None:
+    evil = member_sg(message="a\x1b[2K\x00b\u2028c", location=Location("x\x1by.yaml", 1))
+    (line, _) = output(RunResult("audit", "2026-11-29", ENGINE, 1, 1, (evil,)))
+    assert "\x1b" not in line and "\x00" not in line and "\u2028" not in line
+    assert parse(line)[2] == "a\\x1b[2K\\x00b\\u2028c"

@@ -20,6 +20,7 @@ import pytest
 from checker.inventory import Known, load
 from checker.models import Engine, Finding, Location, RuleInfo, RunResult
 from checker.report import html as html_report
+from checker.report import html_markup
 from checker.report.common_groups import group_summaries, waiver_summaries
 from checker.report.svg import Bar, Segment, Series, axis_ticks, bar_chart, line_chart
 from tests.conftest import ROOT, run_checker
@@ -278,10 +279,10 @@ def test_links_are_relative_quoted_and_never_a_script_url() -> None:
     assert odd == "inventories/groups/odd%20%3Cb%3Ename%3C/b%3E%3A%20%22v2%22.yaml"
     script = rows[("training-expired", "lark-ttsafety-general", "li.wei", "")].find("a", **{"class": "loc"})
     assert script.get("href") == "javascript%3Aalert%281%29"  # a relative path, not a javascript: URL
-    assert html_report.source_href("/srv/org/groups/a b.yaml", 3, "") == "file:///srv/org/groups/a%20b.yaml"
-    assert (html_report.source_href("inventories/a.yaml", 7, "https://github.com/acme/org/blob/0123abc/")
+    assert html_markup.source_href("/srv/org/groups/a b.yaml", 3, "") == "file:///srv/org/groups/a%20b.yaml"
+    assert (html_markup.source_href("inventories/a.yaml", 7, "https://github.com/acme/org/blob/0123abc/")
             == "https://github.com/acme/org/blob/0123abc/inventories/a.yaml#L7")
-    assert html_report.source_href("inventories/a.yaml", 7, "../") == "../inventories/a.yaml"
+    assert html_markup.source_href("inventories/a.yaml", 7, "../") == "../inventories/a.yaml"
 
 
 def test_source_link_base_from_meta_is_used() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from report_fixtures import ENGINE, RULES, audit_result, awkward, clean_diff_result, diff_result
+from report_fixtures import ENGINE, RULES, audit_result, awkward, clean_diff_result, diff_result, member_sg, training
 
 from checker.models import Finding, Location, RunResult
 from checker.report import markdown
@@ -94,3 +94,70 @@ def test_long_messages_are_shortened(length: int) -> None:
     shown = row.split(" | ")[3]
     assert len(shown) == min(length, markdown.MAX_MESSAGE)
     assert shown.endswith("…") == (length > markdown.MAX_MESSAGE)
+
+
+@pytest.mark.parametrize("value", ["plain", "a`b", "``x``", "`", "a | b", "x```y````z"])
+def test_code_spans_cannot_be_broken_out_of(value: str) -> None:
+    span = markdown.code(value)
+    fence = span[: len(span) - len(span.lstrip("`"))]
+    inner = span[len(fence):-len(fence)]
+    assert span.endswith(fence) and fence not in inner  # no backtick run inside as long as the fence
+    assert inner.strip() == value.replace("|", "\\|")
+
+
+def test_a_file_name_with_backticks_and_html_stays_in_its_cell() -> None:
+    evil = awkward(location=Location("inventories/a`` <img src=x onerror=alert(1)> ``.yaml", 3),
+                   group="g`<b>x</b>`", message="line\x1b[31m one\u2028two")
+    text = md(RunResult("audit", "2026-11-29", ENGINE, 1, 1, (evil,), RULES))
+    row = next(line for line in text.splitlines() if "onerror" in line)
+    assert "| ``` inventories/a`` <img src=x onerror=alert(1)> ``.yaml:3 ``` |" in row  # all inside one span
+    assert "| `` g`<b>x</b>` `` |" in row
+    assert "\x1b" not in text and "\u2028" not in text and "line\\\\x1b\\[31m one\\\\u2028two" in row
+
+
+def test_exceptions_this_change_grants_have_a_section_of_their_own() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Granted(Finding):  # stands for the gate's field until models.Finding has it
+        waiver_change: str | None = None
+
+    base = member_sg(change="introduced", waiver="w-new")
+    granted = Granted(**{**base.__dict__, "waiver_change": "added"})
+    text = md(RunResult("diff", "2026-11-29", ENGINE, 1, 1, (granted, training(change="introduced")), RULES))
+    section = text[text.index("### Exceptions this change grants (1)"):]
+    assert "| `w-new` | added | deny |" in section
+    assert text.index("### Introduced (1)") < text.index("### Exceptions this change grants")
+    assert text.startswith("## ❌ 2 findings introduced")
+
+
+def test_worsened_findings_are_listed_with_the_introduced_ones() -> None:
+    text = md(RunResult("diff", "2026-11-29", ENGINE, 1, 1, (member_sg(change="worsened"),), RULES))
+    assert text.splitlines()[0].endswith(" 1 finding introduced or worsened")
+    assert "### Introduced and worsened (1)" in text and "| deny, worsened |" in text
+
+
+def test_bootstrap_is_said_in_the_first_line() -> None:
+    result = RunResult("diff", "2026-11-29", ENGINE, 1, 1, (), meta={"bootstrap": True})
+    assert "bootstrap" in md(result).splitlines()[0]
+    assert "bootstrap" not in md(clean_diff_result())
+
+
+def test_a_long_report_fits_a_comment() -> None:
+    findings = tuple(member_sg(group=f"g{i:04d}-" + "x" * 200, message="m" * 400, change="introduced")
+                     for i in range(1000))
+    text = md(RunResult("diff", "2026-11-29", ENGINE, 1000, 1, findings, RULES))
+    assert len(text) <= 65_000
+    assert "more not shown here" in text
+
+
+def test_problems_section() -> None:
+    from checker.errors import Problem
+
+    stream = io.StringIO()
+    markdown.render_problems("validate", [Problem("inventories/a.yaml", 3, "bad <b>owner</b>"),
+                                          Problem("", None, "policies do not load")], stream)
+    text = stream.getvalue()
+    assert text.startswith("## ❌ checker validate could not be run\n")
+    assert "- `inventories/a.yaml:3`: bad &lt;b&gt;owner&lt;/b&gt;" in text
+    assert "- policies do not load" in text

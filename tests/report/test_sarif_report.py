@@ -141,3 +141,94 @@ def test_only_scalar_meta_goes_into_run_properties() -> None:
     props = sarif_doc(bulky)["runs"][0]["properties"]
     assert props["base"] == "origin/main" and props["head_commit"] == "abc123"
     assert "groups" not in props
+
+
+def many_findings(count: int) -> RunResult:
+    """deny, warn and waived findings in an audit, interleaved, and in a diff some introduced."""
+    findings = []
+    for i in range(count):
+        level = "deny" if i % 3 == 0 else "warn"
+        findings.append(Finding("member-location" if level == "deny" else "training-expired", level, f"g{i:05d}",
+                                f"p{i}", f"message {i}", Location(f"inventories/groups/g{i}.yaml", 3),
+                                waived=i % 7 == 0, waiver="w1" if i % 7 == 0 else None))
+    return RunResult("audit", "2026-11-29", ENGINE, count, count, tuple(findings), RULES)
+
+
+def rank(item: dict[str, Any]) -> tuple[int, int, int]:
+    """SPEC §9's order: introduced (new/updated) first, then deny, then warn, then waived."""
+    new = item.get("baselineState") in ("new", "updated") and "suppressions" not in item
+    return (0 if new else 1, 1 if "suppressions" in item else 0, {"error": 0, "warning": 1}[item["level"]])
+
+
+@pytest.mark.parametrize("result", [many_findings(40), audit_result(), diff_result()], ids=["many", "audit", "diff"])
+def test_results_come_in_the_spec_order(result: RunResult) -> None:
+    results = sarif_doc(result)["runs"][0]["results"]
+    assert [rank(r) for r in results] == sorted(rank(r) for r in results)
+    assert results[0]["level"] == "error"
+
+
+def test_diff_puts_introduced_before_unchanged_deny() -> None:
+    results = sarif_doc(diff_result())["runs"][0]["results"]
+    states = [r["baselineState"] for r in results]
+    assert states == ["new", "new", "new", "unchanged", "unchanged"]
+    assert results[-1]["suppressions"]  # the waived one last
+
+
+def capped(result: RunResult, cap: int) -> dict[str, Any]:
+    return sarif_doc(RunResult(**{**result.__dict__, "meta": {sarif.MAX_RESULTS_META: cap}}))
+
+
+def test_the_cap_keeps_the_most_important_and_says_how_many_were_left_out() -> None:
+    result = many_findings(100)
+    full = sarif_doc(result)["runs"][0]["results"]
+    doc = capped(result, 10)
+    run = doc["runs"][0]
+    assert run["results"] == full[:10]
+    assert all(r["level"] == "error" and "suppressions" not in r for r in run["results"])
+    (note,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert note["message"]["text"].startswith("90 more results were left out")
+    assert run["properties"]["resultsLeftOut"] == 90
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    assert not list(validator.iter_errors(doc))
+
+
+def test_the_default_cap_is_5000_and_never_above_the_upload_limit() -> None:
+    result = many_findings(5_003)
+    run = sarif_doc(result)["runs"][0]
+    assert len(run["results"]) == 5_000
+    assert "3 more results" in run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+    assert sarif.max_results(RunResult(**{**result.__dict__, "meta": {sarif.MAX_RESULTS_META: 10**6}})) == 25_000
+    assert "toolExecutionNotifications" not in sarif_doc(many_findings(30))["runs"][0]["invocations"][0]
+
+
+def test_rules_have_names_and_no_made_up_information_uri() -> None:
+    driver = sarif_doc(audit_result())["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver
+    names = {rule["id"]: rule["name"] for rule in driver["rules"]}
+    assert names["owner-location"] == "OwnerLocation" and names["waiver-unused"] == "WaiverUnused"
+
+
+def test_a_worsened_finding_is_an_updated_result() -> None:
+    worse = member_sg(change="worsened")
+    doc = sarif_doc(RunResult("diff", "2026-11-29", ENGINE, 1, 1, (worse,), RULES))
+    (item,) = doc["runs"][0]["results"]
+    assert item["baselineState"] == "updated" and item["level"] == "error"
+
+
+def test_a_run_that_could_not_be_completed_is_valid_sarif_with_its_problems() -> None:
+    from checker.errors import Problem
+
+    problems = [Problem("inventories/groups/a b.yaml", 7, "owner: unknown person x"),
+                Problem("", None, "the policies do not load")]
+    stream = io.StringIO()
+    sarif.render_problems("validate", problems, stream)
+    doc = json.loads(stream.getvalue())
+    assert not list(jsonschema.Draft7Validator(SCHEMA).iter_errors(doc))
+    run = doc["runs"][0]
+    invocation = run["invocations"][0]
+    assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
+    assert [n["message"]["text"] for n in invocation["toolExecutionNotifications"]] == [str(p) for p in problems]
+    (result,) = run["results"]  # only the problem with a file is a result on a line
+    assert result["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "inventories/groups/a%20b.yaml"}, "region": {"startLine": 7}}
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]

@@ -38,6 +38,35 @@ class Upload:
     source: str  # namespaced
 
 
+def identify(options: EngineOptions) -> tuple[EngineInfo, str]:
+    """(what the engine reports as, its cache identity), before anything is uploaded: each server's
+    OPA version read over the API, or the local binary's `opa version`. Raises when a server
+    cannot be reached or no `opa` is found."""
+    urls = server_urls(options)
+    if not urls:
+        binary = _local_binary()
+        version = binary_version(binary)
+        return EngineInfo("opa", version), f"local opa {version}"
+    versions = {url: OpaServer(url, options.opa_token, options.timeout, f"{NAMESPACE_PREFIX}probe", {}).probe_version()
+                for url in urls}
+    return (EngineInfo("opa", ", ".join(dict.fromkeys(versions.values()))),
+            " ".join(f"{url}={version}" for url, version in sorted(versions.items())))
+
+
+def server_urls(options: EngineOptions) -> tuple[str, ...]:
+    # The same server twice would get the run twice and see its second cleanup fail.
+    return tuple(dict.fromkeys(url.strip().rstrip("/") for url in options.opa_urls))
+
+
+def _local_binary() -> str:
+    binary = find_opa()
+    if binary is None:
+        raise CheckerError("--engine opa needs an OPA server: install OPA (the `opa` binary on PATH, see "
+                           "https://www.openpolicyagent.org/docs/#running-opa) or pass --opa-url URL "
+                           "(env CHECKER_OPA_URL)")
+    return binary
+
+
 class OpaEngine:
     """PolicyEngine on OPA servers (--opa-url, repeatable) or on a local `opa run --server`."""
 
@@ -60,8 +89,7 @@ class OpaEngine:
         self._closed = False
         self.info = EngineInfo("opa", "unknown")
         try:
-            # The same server twice would get the run twice and see its second cleanup fail.
-            urls = tuple(dict.fromkeys(url.strip().rstrip("/") for url in options.opa_urls))
+            urls = server_urls(options)
             if not urls:
                 urls = (self._start_local(),)
             self._servers = [OpaServer(url, options.opa_token, options.timeout, self.namespace, self._names)
@@ -84,11 +112,7 @@ class OpaEngine:
         return uploads
 
     def _start_local(self) -> str:
-        binary = find_opa()
-        if binary is None:
-            raise CheckerError("--engine opa needs an OPA server: install OPA (the `opa` binary on PATH, see "
-                               "https://www.openpolicyagent.org/docs/#running-opa) or pass --opa-url URL "
-                               "(env CHECKER_OPA_URL)")
+        binary = _local_binary()
         ready_timeout = float(self._options.extra.get("opa_ready_timeout", READY_TIMEOUT))
         self._local = LocalOpa.start(binary, ready_timeout)
         return self._local.url
@@ -179,14 +203,20 @@ class OpaEngine:
 
     @staticmethod
     def _check_shape(server: OpaServer, key: str, raw: Mapping[str, Any], rules: Mapping[str, RuleInfo]) -> None:
-        """Every family and level the wrapper asks for must be in the answer, as a list: a missing
-        one would otherwise read as "no findings"."""
+        """The answer holds exactly the families and levels the wrapper asks for, each a list: a
+        missing one would read as "no findings", one not asked for is not OPA's answer to this run."""
         for rule in rules.values():
             levels = raw.get(rule.rule_id)
             for level in rule.levels:
                 if not isinstance(levels, dict) or not isinstance(levels.get(level), list):
                     raise EngineError(f"the OPA server at {server.url} answered group {key} without a "
                                       f"{rule.rule_id} {level} set; the run is incomplete")
+        extra = [str(rule_id) for rule_id in raw if rule_id not in rules]
+        extra += [f"{rule_id} {level}" for rule_id, rule in rules.items() for level in raw[rule_id]
+                  if level not in rule.levels]
+        if extra:
+            raise EngineError(f"the OPA server at {server.url} answered group {key} with {', '.join(extra[:5])}, "
+                              f"which checker did not ask for: is another process writing to its policies?")
 
     def _isolate(self, server: OpaServer, client: Any, batch: Batch, scope: str) -> EngineError:
         """After an evaluation error in a batch, evaluate its groups one by one to name the culprits."""

@@ -10,9 +10,9 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
-from opa_client import OpaClient
 from opa_client.errors import PolicyNotFoundError, RegoParseError
 
+from checker.engines.opa.deadline import DeadlineOpaClient, DeadlineSession
 from checker.engines.opa.messages import (
     EVAL_ERROR_MESSAGE,
     EvaluationFailed,
@@ -33,8 +33,12 @@ class OpaServer:
 
     def __init__(self, url: str, token: str | None, timeout: float, namespace: str,
                  names: Mapping[str, str]) -> None:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url.strip())
+            hostname = parts.hostname
+        except ValueError as exc:  # "Invalid IPv6 URL"
+            raise CheckerError(f"--opa-url {url!r} is not a valid URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not hostname:
             raise CheckerError(f"--opa-url {url!r} is not an http(s) URL such as http://opa.internal:8181")
         try:
             self._port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -42,7 +46,7 @@ class OpaServer:
             raise CheckerError(f"--opa-url {url!r} has an invalid port") from None
         self.url = url.strip().rstrip("/")
         self.base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-        self._host = parts.hostname
+        self._host = hostname
         self._ssl = parts.scheme == "https"
         self.token = token
         self.timeout = timeout
@@ -55,8 +59,8 @@ class OpaServer:
         self._lock = threading.Lock()
 
     def new_client(self) -> Any:
-        client = OpaClient(host=self._host, port=self._port, ssl=self._ssl, token=self.token,
-                           timeout=self.timeout, retries=1)
+        client = DeadlineOpaClient(deadline=self.timeout, host=self._host, port=self._port, ssl=self._ssl,
+                                   token=self.token, timeout=self.timeout, retries=1)
         client.root_url = f"{self.base}/v1"  # exact base: IPv6 literals, path prefixes behind a proxy
         with self._lock:
             self._clients.append(client)
@@ -95,6 +99,12 @@ class OpaServer:
                               f"JSON: is --opa-url the address of an OPA server?") from None
         if isinstance(exc, requests.exceptions.RequestException):
             raise ServerDown(f"the OPA server at {self.url} failed while {what}: {exc}") from None
+        response = getattr(exc, "response", None)
+        status = f"HTTP {response.status_code}" if isinstance(response, requests.Response) else "an answer"
+        if type(exc).__module__.startswith("opa_client"):  # a status or body OPA's API does not give
+            raise EngineError(f"the OPA server at {self.url} answered {what} with {status} that is not OPA's "
+                              f"protocol ({type(exc).__name__}: {short_error(exc)}): is --opa-url the address of an "
+                              f"OPA server?") from None
         raise exc
 
     def fail_status(self, what: str, status: int, body: Mapping[str, Any]) -> NoReturn:
@@ -122,15 +132,35 @@ class OpaServer:
 
     def check_health(self) -> None:
         """GET /health with plain requests: tells refused, timed out, 401 and "not OPA" apart."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         with self.calling("GET /health"):
-            response = requests.get(f"{self.base}/health", headers=headers, timeout=self.timeout)
+            response = self._get("/health")
         if response.status_code == 200:
             return
         if response.status_code in (401, 403):
             raise EngineError(auth_message(self.url, response.status_code, bool(self.token)))
         raise EngineError(f"the OPA server at {self.url} is not healthy: GET /health answered HTTP "
                           f"{response.status_code}; is --opa-url the address of an OPA server, and is it ready?")
+
+    def probe_version(self) -> str:
+        """The server's OPA version, read before anything is uploaded (?provenance on a document that
+        does not exist): what results from this server are cached under."""
+        self.check_health()
+        what = "GET /v1/data?provenance"
+        with self.calling(what):
+            response = self._get(f"/v1/data/{self.namespace}?provenance=true")
+        if response.status_code != 200:
+            self.fail_status(what, response.status_code, json_body(response))
+        provenance = json_body(response).get("provenance")
+        version = provenance.get("version") if isinstance(provenance, dict) else None
+        if not isinstance(version, str) or not version:
+            raise EngineError(f"the OPA server at {self.url} did not say which OPA version it runs ({what}): "
+                              f"is --opa-url the address of an OPA server?")
+        return version
+
+    def _get(self, path: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        with DeadlineSession(self.timeout) as session:
+            return session.get(f"{self.base}{path}", headers=headers, timeout=self.timeout)
 
     def put_data(self, client: Any, data: Mapping[str, Any]) -> None:
         with self.calling("uploading the policy data (PUT /v1/data)"):
