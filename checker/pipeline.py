@@ -178,7 +178,8 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     results = {pid: cached[keys[pid]] for pid in inv.people if keys[pid] in cached}
     if missing:
         with timings.phase(f"join {len(missing)} people"):
-            inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of))
+            views: dict[str, dict[str, Any]] = {}
+            inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of, views))
                       for pid in missing]
         with timings.phase(f"evaluate {len(missing)} people"):
             fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}

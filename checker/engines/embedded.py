@@ -66,7 +66,7 @@ class Evaluator:
     def evaluate(self, document: Mapping[str, Any], scope: str = "group") -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
-        self._interp.set_input(escaped(document))
+        self._interp.set_input(escaped_document(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
         impl = rego_bundle_query(self._interp._impl, self._bundles[scope]._impl)
         try:
@@ -113,6 +113,17 @@ def escaped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [escaped(v) for v in value]
     return value
+
+
+def escaped_document(document: Mapping[str, Any]) -> Any:
+    """escaped(document), without walking it when no string in it needs escaping (nearly always):
+    json.dumps writes a backslash exactly where a key or string holds a character _NEEDS_ESCAPE finds."""
+    try:
+        if "\\" not in json.dumps(document, ensure_ascii=False):
+            return document
+    except (TypeError, ValueError):
+        pass
+    return escaped(document)
 
 
 def _failed_output_message(impl: Any) -> str:
