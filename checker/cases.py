@@ -92,7 +92,7 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
     if doc is None or not isinstance(doc.value, dict) or not isinstance(doc.value.get("cases"), list):
         raise PolicyError([Problem(path, 1, "a cases file must be a mapping with a `cases` list")])
     cases = []
-    named: dict[tuple[str, str], int] = {}  # (rule, name) -> line
+    seen: dict[tuple[str, str], int] = {}  # (rule, name) -> line
     for index, raw in enumerate(doc.value["cases"]):
         line = doc.line(("cases", index)) or 1
         shape = ({"name", "findings"} <= raw.keys() and not raw.keys() - _CASE_KEYS
@@ -108,7 +108,7 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
             problems.append(Problem(path, line, f"case {raw['name']!r}: no rule family {rule!r} in the policies"))
             continue
         expected: Counter[tuple[str, str | None]] = Counter()
-        id_field = "group" if "person" in raw else "person"  # the id a finding of this scope may name
+        named = "group" if "person" in raw else "person"  # the id a finding of this scope may name
         scope = "person" if "person" in raw else "group"
         if getattr(known_rules[rule], "scope", "group") != scope:
             problems.append(Problem(path, line, f"case {raw['name']!r}: rule {rule!r} is not a {scope}-scope "
@@ -116,11 +116,11 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
             continue
         for item in raw["findings"] or ():
             if not isinstance(item, dict) or item.get("level") not in ("deny", "warn") or item.keys() - {"level",
-                                                                                                       id_field}:
-                problems.append(Problem(path, line, f"case {raw['name']!r}: a finding is {{level, {id_field}?}}, "
+                                                                                                       named}:
+                problems.append(Problem(path, line, f"case {raw['name']!r}: a finding is {{level, {named}?}}, "
                                                     f"got {item!r}"))
                 continue
-            expected[(item["level"], item.get(id_field))] += 1
+            expected[(item["level"], item.get(named))] += 1
         groups = raw.get("groups") or []
         if "person" in raw and not (isinstance(raw["person"], dict) and isinstance(groups, list)):
             problems.append(Problem(path, line, f"case {raw['name']!r}: person is a mapping, groups a list"))
@@ -132,13 +132,13 @@ def load(path: str, data: bytes, known_rules: Mapping[str, Any]) -> list[Case]:
             problems.append(Problem(path, doc.line(("cases", index, "as_of")), f"case {name!r}: as_of "
                                                                                f"{as_of!r} {wrong}"))
             continue
-        if (rule, name) in named:
+        if (rule, name) in seen:
             problems.append(Problem(path, line, f"case {name!r} of rule {rule} is already defined at line "
-                                                f"{named[(rule, name)]}; give every case its own name"))
+                                                f"{seen[(rule, name)]}; give every case its own name"))
             continue
-        named[(rule, name)] = line
-        cases.append(Case(path, line, name, rule, as_of, raw.get("group"), expected,
-                          index, raw.get("person"), tuple(groups)))
+        seen[(rule, name)] = line
+        cases.append(Case(path, line, name, rule, as_of, raw.get("group"), expected, index, raw.get("person"),
+                          tuple(groups)))
     if problems:
         raise PolicyError(problems)
     return cases

@@ -186,6 +186,14 @@ class Repository:
         except git.GitError:  # git older than 2.15: look for the file it keeps the grafts in
             return (Path(self._repo.git_dir) / "shallow").exists()
 
+    def remote_url(self, name: str = "origin") -> str | None:
+        """The URL of a remote, if the repository has it (for links to the files it holds)."""
+        try:
+            url: str = self._repo.git.config("--get", f"remote.{name}.url")
+            return url.strip() or None
+        except git.GitError:
+            return None
+
     # ------------------------------------------------------------ folders
 
     def relative_folder(self, folder: Path, option: str) -> str:

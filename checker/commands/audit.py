@@ -36,6 +36,11 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
     meta: dict[str, Any] = {}
     rules = policy_set.rules
     snapshots = [_read_snapshot(path, options.as_of, max_snapshot_age) for path in observed]
+    platforms = [snap.platform for snap, _ in snapshots]
+    for (_, file), platform in zip(snapshots, platforms, strict=True):
+        if platforms.count(platform) > 1:  # which of two would be the truth?
+            raise SnapshotError([Problem(file, None, f"another --observed snapshot is of {platform} too: give one "
+                                                     "snapshot per platform")])
     with cache_for(options) as cache, engine_for(options, policy_set) as engine:
         inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
         if snapshots:

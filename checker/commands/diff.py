@@ -36,6 +36,7 @@ from checker.errors import CheckerError, GitError, InputError, PolicyError, Prob
 from checker.inventory import ParsedFile
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
+from checker.report.common_groups import waiver_summaries
 
 if TYPE_CHECKING:
     from checker.commands.options import Options
@@ -197,7 +198,8 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
         impact = _impact(cache, options, head_policies, head_inv, head_findings, new)
         rules = {**head_policies.rules, **judge.rules}  # rules only the head has, for the impact's findings
 
-    meta = {"policies_commit": judge_side.commit, "bootstrap": bootstrap, "accept_new_waivers": accept_new_waivers}
+    meta = {"policies_commit": judge_side.commit, "bootstrap": bootstrap, "accept_new_waivers": accept_new_waivers,
+            "waivers": waiver_summaries(head_inv)}  # the HTML report's waiver table: rule, expiry, reason
     return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
                      rules, tuple(impact), policies_changed, meta)
 
