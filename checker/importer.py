@@ -9,6 +9,7 @@ stays byte for byte as it was: comments, key order, quoting, flow or block style
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -172,9 +173,14 @@ def render(plan_: Plan, texts: Mapping[str, str | None]) -> dict[str, str]:
     return out
 
 
+@functools.cache
+def _round_trip() -> YAML:
+    return YAML(typ="rt")  # made once: building it costs as much as parsing a small file
+
+
 def _load(text: str, file: str) -> Any:
     try:
-        return YAML(typ="rt").load(text)
+        return _round_trip().load(text)
     except YAMLError as exc:
         raise CheckerError([Problem(file, None, f"cannot parse it for editing: {exc}")]) from None
 

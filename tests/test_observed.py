@@ -85,7 +85,7 @@ def expected(inventory: Path, snapshot_path: Path) -> set[tuple[Any, ...]]:
 def audit(*args: str, cwd: Path = ROOT) -> tuple[int, dict[str, Any]]:
     done = run_checker("audit", "--as-of", AS_OF, "--format", "json", "--no-cache", *args, cwd=cwd)
     assert done.returncode in (0, 1, 2), done.stderr
-    return done.returncode, json.loads(done.stdout) if done.stdout else {"stderr": done.stderr}
+    return done.returncode, {**(json.loads(done.stdout) if done.stdout else {}), "stderr": done.stderr}
 
 
 @pytest.mark.parametrize("platform", ["lark", "slack"])
@@ -150,12 +150,38 @@ def test_bad_snapshot_is_exit_2_with_pointer(tmp_path: Path) -> None:
            "people" in doc["stderr"]
 
 
-@pytest.mark.parametrize("fmt", ["table", "sarif", "github", "markdown", "junit", "html"])
-def test_every_format_shows_drift(fmt: str) -> None:
-    done = run_checker("audit", "--as-of", AS_OF, "--format", fmt, "--no-cache",
-                       "--observed", "examples/snapshots/slack.json")
+SMALL_ORG = """\
+people:
+  - {id: ann, location: US, employment: employee, accounts: {slack: U1}, trainings: {privacy: 2026-10-01}}
+  - {id: bob, location: US, employment: employee, accounts: {slack: U2}, trainings: {privacy: 2026-10-01}}
+groups:
+  - id: ops
+    platform: slack
+    external_id: C1
+    kind: channel
+    owner: ann
+    members: [bob]
+    data_classes: [internal]
+"""
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "github", "markdown", "junit", "html"])
+def test_every_format_shows_drift(fmt: str, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "policies", tmp_path / "policies")
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "inventories" / "org.yaml").write_text(SMALL_ORG)
+    people = [{"account": a, "email": None, "name": None, "location": None, "employment": None, "status": None}
+              for a in ("U1", "U2", "U3")]
+    (tmp_path / "slack.json").write_text(json.dumps({
+        "version": 1, "platform": "slack", "taken_at": "2026-11-29T06:00:00Z", "source": {}, "people": people,
+        "groups": [{"external_id": "C1", "name": "ops", "kind": "channel", "owner": "U2", "members": ["U1", "U3"]},
+                   {"external_id": "C9", "name": "side", "kind": "channel", "owner": "U1", "members": []}]}))
+    done = run_checker("audit", "--as-of", AS_OF, "--format", fmt, "--no-cache", "--observed", "slack.json",
+                       cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    assert "drift-owner" in done.stdout and "drift-unmanaged-group" in done.stdout
+    for rule in ("drift-owner", "drift-unknown-account", "drift-unmanaged-group"):
+        assert rule in done.stdout, (rule, done.stdout)
+    assert "U3" in done.stdout and "C9" in done.stdout
 
 
 def test_html_drift_section_puts_the_largest_gap_first() -> None:
@@ -167,3 +193,19 @@ def test_html_drift_section_puts_the_largest_gap_first() -> None:
     assert "<code>lark-us-ttsafety-escalations</code>" in first_row
     assert '<td data-sort="6" class="num">6</td><td data-sort="1108" class="num">1108</td>' in first_row
     assert "examples/snapshots/lark.json" in section
+
+
+def test_two_snapshots_of_one_platform_are_an_error() -> None:
+    code, doc = audit("--observed", "examples/snapshots/lark.json", "--observed", "examples/snapshots/lark.json")
+    assert code == 2
+    assert "examples/snapshots/lark.json: another --observed snapshot is of lark too" in doc["stderr"]
+
+
+def test_both_platforms_at_once() -> None:
+    code, doc = audit("--observed", "examples/snapshots/lark.json", "--observed", "examples/snapshots/slack.json")
+    assert code == 1
+    assert [o["platform"] for o in doc["observed"]] == ["lark", "slack"]
+    attribute = {f["person"]: f["message"] for f in doc["findings"] if f["rule"] == "drift-person-attribute"}
+    assert attribute["tom.alvarez"] == "person tom.alvarez: status is departed on lark, active in the inventory"
+    unmanaged = {f["group"] for f in doc["findings"] if f["rule"] == "drift-unmanaged-group"}
+    assert len(unmanaged) == 2 and all(g.startswith(("lark:oc_", "slack:C")) for g in unmanaged)

@@ -137,3 +137,37 @@ def test_interrupt_while_writing_leaves_the_old_file(tmp_path: Path) -> None:
     assert done.returncode == 130, done.stderr
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["s.json"]
+
+
+BAD_VALUES: list[Any] = [None, True, 0, 1.5, "", "x" * 257, "usa", "US\n", [], {}, ["ou_a"], {"a": 1}]
+
+
+def mutations() -> list[dict[str, Any]]:
+    """The sample document with one value replaced, one key dropped or one key added, everywhere."""
+    base = snapshot.to_json(sample())
+    found: list[dict[str, Any]] = []
+
+    def variants(node: Any) -> list[Any]:
+        out: list[Any] = list(BAD_VALUES)
+        if isinstance(node, dict):
+            out += [{k: v for k, v in node.items() if k != key} for key in node]
+            out.append({**node, "extra": None})
+            for key, value in node.items():
+                out += [{**node, key: changed} for changed in variants(value)]
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                out += [[*node[:i], changed, *node[i + 1:]] for changed in variants(value)]
+        return out
+
+    found = [v for v in variants(base) if isinstance(v, dict)]
+    return found
+
+
+def test_fast_path_is_never_less_strict_than_the_schema() -> None:
+    cases = mutations()
+    assert len(cases) > 400
+    validator = snapshot._validator()
+    for case in cases:
+        if snapshot._plainly_valid(case):
+            assert not list(validator.iter_errors(case)), case
+    assert snapshot._plainly_valid(snapshot.to_json(sample()))

@@ -13,7 +13,7 @@ from checker import history, inventory, pipeline, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
-from checker.errors import CheckerError, GitError, Problem
+from checker.errors import CheckerError, GitError, InputError, Problem
 from checker.escapes import escape_controls
 from checker.inventory import ParsedFile, SourceFile
 from checker.models import Finding, Inventory, RunResult
@@ -37,6 +37,11 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
     meta: dict[str, Any] = {}
     rules = policy_set.rules
     snapshots = [_read_snapshot(path, options.as_of, max_snapshot_age) for path in observed]
+    platforms = [snap.platform for snap, _ in snapshots]
+    for (_, file), platform in zip(snapshots, platforms, strict=True):
+        if platforms.count(platform) > 1:  # which of two would be the truth?
+            raise SnapshotError([Problem(file, None, f"another --observed snapshot is of {platform} too: give one "
+                                                     "snapshot per platform")])
     with cache_for(options) as cache, engine_for(options, policy_set) as engine:
         inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
         if snapshots:
@@ -132,6 +137,8 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
             try:
                 if not folder.exists:
                     raise GitError(f"no {inv_dir or '.'} folder at this commit")
+                if folder.problems:  # read at that commit as `diff` would: nothing skipped in silence
+                    raise InputError(list(folder.problems))
                 new = [b for b in folder.blobs if (b.path, b.sha) not in parsed_blobs]
                 data = repository.read(b.sha for b in new)
                 fresh = pipeline.parse_sources([SourceFile(b.path, data[b.sha]) for b in new], cache, options.jobs)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from checker import importer, inventory, pipeline, snapshot
-from checker.commands import output_stream
+from checker import importer, inventory, pipeline, snapshot, timings
+from checker.commands import cache_for, output_stream
 from checker.errors import CheckerError, Problem
 from checker.escapes import escape_controls
 from checker.observed.match import match
@@ -28,19 +28,23 @@ _LEFT_TO_DECLARE = ("missing required field 'location'", "missing required field
 
 def run(options: Options, snapshot_path: Path, dry_run: bool) -> int:
     policy_set = pipeline.load_policies(options.policies)
-    inv = pipeline.load_inventory(options.inventories, policy_set, jobs=options.jobs)
+    with cache_for(options) as cache:
+        inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
     file = pipeline.shown(snapshot_path)
     snap = snapshot.read(snapshot_path, file)
-    matching = match(inv, snap, file)
-    root = pipeline.shown(options.inventories)
-    the_plan = importer.plan(inv, matching, root, set(inv.files))
+    with timings.phase("match and plan"):
+        matching = match(inv, snap, file)
+        root = pipeline.shown(options.inventories)
+        the_plan = importer.plan(inv, matching, root, set(inv.files))
     touched = {e.file for e in the_plan.edits} | {g.file for g in the_plan.new_groups}
     if the_plan.new_people:
         touched.add(the_plan.people_file)
-    before = {name: _read(name) for name in sorted(touched)}
-    after = importer.render(the_plan, before)
-    changed = {name: text for name, text in after.items() if text != before.get(name)}
-    _check(changed)
+    with timings.phase(f"render {len(touched)} files"):
+        before = {name: _read(name) for name in sorted(touched)}
+        after = importer.render(the_plan, before)
+        changed = {name: text for name, text in after.items() if text != before.get(name)}
+    with timings.phase("check the new texts"):
+        _check(changed)
     for note in the_plan.skipped:
         click.echo(f"checker: note: {escape_controls(str(note))}", err=True)
     if dry_run:
@@ -51,7 +55,8 @@ def run(options: Options, snapshot_path: Path, dry_run: bool) -> int:
                     (old or "").splitlines(keepends=True), changed[name].splitlines(keepends=True),
                     fromfile=f"a/{name}" if old is not None else "/dev/null", tofile=f"b/{name}"))
         return 0
-    snapshot.replace_atomic([(Path(name), text.encode("utf-8")) for name, text in sorted(changed.items())])
+    with timings.phase(f"write {len(changed)} files"):
+        snapshot.replace_atomic([(Path(name), text.encode("utf-8")) for name, text in sorted(changed.items())])
     click.echo(f"checker: import from {file}: {len(the_plan.edits)} groups changed, {len(the_plan.new_groups)} "
                f"new groups, {len(the_plan.new_people)} new people; {len(changed)} files written", err=True)
     return 0

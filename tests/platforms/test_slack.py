@@ -120,3 +120,15 @@ def test_command_writes_a_valid_snapshot(fake: tuple[FakeSlack, str], tmp_path: 
     doc = json.loads(out.read_text())
     assert (doc["platform"], len(doc["groups"]), len(doc["people"])) == ("slack", 2, 451)
     assert api.workspace.token not in done.stderr + out.read_text()
+
+
+def test_failed_snapshot_reports_json_on_stdout_not_in_the_snapshot_file(fake: tuple[FakeSlack, str],
+                                                                        tmp_path: Path) -> None:
+    _, url = fake
+    out = tmp_path / "slack.json"
+    done = run_checker("snapshot", "--platform", "slack", "--api-url", url, "--output", str(out), "--format", "json",
+                       env={"SLACK_TOKEN": "xoxb-not-the-right-one"}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert not out.exists()
+    doc = json.loads(done.stdout)
+    assert doc["error"] is True and doc["problems"][0]["message"] == "slack: users.list: invalid_auth"
