@@ -33,6 +33,7 @@ from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
+from checker.escapes import escape_controls
 from checker.inventory import ParsedFile
 from checker.join import person_keys
 from checker.models import Finding, Inventory, RunResult
@@ -247,7 +248,7 @@ def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, jud
     except InputError as exc:
         problems = exc.problems[1:]  # after the context line both raisers put first
         for problem in problems[:MAX_BASE_PROBLEMS_SHOWN]:
-            click.echo(f"checker: warning: {problem}", err=True)
+            click.echo(f"checker: warning: {escape_controls(str(problem))}", err=True)
         click.echo(f"checker: warning: the inventory at {old.label} is not valid ({len(problems)} "
                    "problems); it is compared as empty, so every finding at the head is reported as "
                    "introduced", err=True)
