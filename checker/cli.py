@@ -56,15 +56,18 @@ def common_options(func: Callable[..., int]) -> Callable[..., None]:
     @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
     @click.option("--sarif-max-results", type=click.IntRange(1, 25_000), default=5_000, show_default=True,
                   help="sarif: at most this many results, most important first (GitHub shows 5,000, takes 25,000).")
+    @click.option("--link-base", metavar="URL", default=None,
+                  help="html: links to files are URL + path (default: the repository's remote at the commit).")
     @click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
                   help="Colour in the table report; auto: on a terminal, unless NO_COLOR is set.")
     @functools.wraps(func)
     def wrapper(inventories: Path, policies: Path, as_of: str, engine: str, opa_urls: tuple[str, ...],
                 opa_token: str | None, format_: str, output: str | None, fail_on: str, jobs: int,
-                no_cache: bool, sarif_max_results: int, color: str, **kwargs: Any) -> None:
+                no_cache: bool, sarif_max_results: int, link_base: str | None, color: str, **kwargs: Any) -> None:
         urls = tuple(u for url in opa_urls for u in url.split())
         options = Options(inventories, policies, as_of, engine, urls, opa_token, format_, output, fail_on,
-                          jobs, not no_cache, sarif_max_results=sarif_max_results, color=color)
+                          jobs, not no_cache, sarif_max_results=sarif_max_results, link_base=link_base,
+                          color=color)
         sys.exit(_run(func, options, **kwargs))
 
     return wrapper
@@ -145,7 +148,8 @@ def audit(options: Options, history_since: str | None, history_step: str, observ
 @main.command()
 @common_options
 @click.option("--base", required=True, help="The branch the change merges into.")
-@click.option("--head", default="HEAD", show_default=True)
+@click.option("--head", default="HEAD", show_default=True,
+              help="The change: a git ref, or WORKTREE for the work tree as it is (uncommitted changes included).")
 @click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
 @click.option("--bootstrap", is_flag=True,
               help="The base has no policies yet (the change adds them): let the head's policies judge.")

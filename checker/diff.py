@@ -60,12 +60,15 @@ def inputs_to_evaluate(todo: Plan, sides: Sequence[Inventory], as_of: str, keys:
 
 
 def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, RawResult],
-                  rules: Mapping[str, RuleInfo], as_of: str) -> list[Finding]:
-    """One side's findings from the shared raw results, located in that side's files and waived
-    with that side's waivers (waivers are inventory data)."""
+                  rules: Mapping[str, RuleInfo], as_of: str, people: Mapping[str, RawResult] | None = None
+                  ) -> list[Finding]:
+    """One side's findings from the shared raw results (group scope) and its person-scope results,
+    located in that side's files and waived with that side's waivers (waivers are inventory data)."""
     found: list[Finding] = []
     for gid in sorted(inv.groups):
         found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
+    for pid in sorted(people or {}):
+        found.extend(evaluate.to_person_findings(inv.people[pid], (people or {})[pid], rules))
     return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
 
 
@@ -146,9 +149,14 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     group keeps the evaluation's location (its `id` line, or the member's entry for a member
     finding). Nothing found: the evaluation's location.
     """
+    if finding.rule in WAIVER_RULES:
+        return finding.location
+    person = head_inv.people.get(finding.person or "")
+    if person is not None and finding.location == person.location:  # a person-scope family's finding
+        return _person_scope_cause(finding, person, base_inv, head_inv) or finding.location
     group = head_inv.groups.get(finding.group or "")
     old_group = base_inv.groups.get(finding.group or "")
-    if finding.rule in WAIVER_RULES or group is None or old_group is None:
+    if group is None or old_group is None:
         return finding.location
     if finding.person:
         # SPEC §7: a member finding points at the member's entry, or at the person's record
@@ -157,6 +165,20 @@ def attribute(finding: Finding, base_inv: Inventory, head_inv: Inventory) -> Loc
     else:
         causes = _group_causes(finding, group, old_group, base_inv, head_inv)
     return causes[0] if causes else finding.location
+
+
+def _person_scope_cause(finding: Finding, person: Person, base_inv: Inventory, head_inv: Inventory
+                        ) -> Location | None:
+    """SPEC §3: a person-scope finding a change to a group caused points at the member entry that the
+    change added (in the group the element names, else see _reach_cause); else at the changed field
+    of the person's record."""
+    if not finding.group:
+        return _reach_cause(finding, person.id, base_inv, head_inv)
+    group = head_inv.groups.get(finding.group)
+    old = base_inv.groups.get(finding.group)
+    if group is not None and person.id in group.member_lines and (old is None or person.id not in old.members):
+        return _at(group, group.member_lines[person.id])
+    return _record_change(base_inv.people.get(person.id), person, finding.message)
 
 
 def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, base_inv: Inventory,
@@ -168,6 +190,29 @@ def _person_causes(finding: Finding, pid: str, group: Group, old_group: Group, b
     if changed:
         causes.append(changed)
     return causes
+
+
+def _reach_cause(finding: Finding, pid: str, base_inv: Inventory, head_inv: Inventory) -> Location | None:
+    """A person-scope finding about a person's reach across groups (SPEC §3, §7): the member entry
+    (or owner line) that the change added, groups with data classes first; else the changed field
+    of the person's record; else a data class the change added to one of their groups."""
+    added: list[tuple[bool, str, Location]] = []
+    classes: list[Location] = []
+    for gid in sorted(head_inv.groups):
+        group = head_inv.groups[gid]
+        if pid not in group.members:
+            continue
+        old = base_inv.groups.get(gid)
+        if old is None or pid not in old.members:
+            line = group.member_lines.get(pid) or (group.field_lines.get("owner") if group.owner == pid else None)
+            added.append((not group.data_classes, gid, _at(group, line)))
+        elif any(c not in old.data_classes for c in group.data_classes):
+            new_class = next(c for c in group.data_classes if c not in old.data_classes)
+            classes.append(_at(group, group.data_class_lines.get(new_class)))
+    if added:
+        return min(added)[2]
+    return _record_change(base_inv.people.get(pid), head_inv.people.get(pid), finding.message) or (
+        classes[0] if classes else None)
 
 
 def _group_causes(finding: Finding, group: Group, old: Group, base_inv: Inventory, head_inv: Inventory

@@ -8,7 +8,7 @@ from typing import Any
 
 from checker.engines import RawResult
 from checker.errors import PolicyError, Problem
-from checker.join import group_input, memberships, person_input
+from checker.join import group_input, group_view_digest, memberships, person_input
 from checker.models import Finding, Group, Inventory, Location, Person, RuleInfo
 
 
@@ -55,6 +55,22 @@ def to_person_findings(person: Person, raw: RawResult, rules: Mapping[str, RuleI
                      measure=element.measure)
              for rule_id, level, element in _elements(raw, rules, "group")]
     return _one_per_identity(found)
+
+
+def reach_changes(person_id: str, base: Inventory, head: Inventory) -> list[Location]:
+    """For `diff` (SPEC §3, §7): the head's member entries that changed what person-scope families
+    see of this person: groups they joined, and groups they are in whose person-scope view (classes,
+    jurisdictions, kind, owner, size) or their role changed. In file and line order; empty when
+    nothing but the person's own record changed, so the record is where the finding points."""
+    out = []
+    for group in head.groups.values():
+        if person_id not in group.member_lines:
+            continue
+        old = base.groups.get(group.id)
+        if (old is None or person_id not in old.member_lines or group_view_digest(old) != group_view_digest(group)
+                or (old.owner == person_id) != (group.owner == person_id)):
+            out.append(Location(group.location.file, group.member_lines[person_id]))
+    return sorted(out)
 
 
 def _one_per_identity(found: list[Finding]) -> list[Finding]:

@@ -9,6 +9,7 @@ index or any ref. Every failure becomes a GitError with a message a person can a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import posixpath
 import re
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, cast
 
+from checker import treewalk
 from checker.errors import GitError, Problem
 
 try:
@@ -161,12 +163,36 @@ class Repository:
             commits.append((sha, dt.datetime.fromtimestamp(int(stamp), dt.UTC)))
         return list(reversed(commits))
 
+    def uncommitted(self, paths: Sequence[str]) -> list[tuple[str, str]]:
+        """(what, path) of every file under `paths` whose work-tree state differs from HEAD: modified,
+        added, deleted, renamed, untracked or ignored (`git status`); empty without a work tree."""
+        if self.root is None:
+            return []
+        status, out, err = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all",
+                                     "--ignored=matching", "--no-renames", "--", *(p or "." for p in paths))
+        if status != 0:
+            raise GitError(f"git status: {err.strip()}")
+        found = []
+        for record in out.split("\0"):
+            if len(record) > 3:
+                code, path = record[:2], record[3:]
+                found.append((_STATUS.get(code.strip()[:1], "changed"), path))
+        return found
+
     def is_shallow(self) -> bool:
         try:
             answer: str = self._repo.git.rev_parse("--is-shallow-repository")
             return answer.strip() == "true"
         except git.GitError:  # git older than 2.15: look for the file it keeps the grafts in
             return (Path(self._repo.git_dir) / "shallow").exists()
+
+    def remote_url(self, name: str = "origin") -> str | None:
+        """The URL of a remote, if the repository has it (for links to the files it holds)."""
+        try:
+            url: str = self._repo.git.config("--get", f"remote.{name}.url")
+            return url.strip() or None
+        except git.GitError:
+            return None
 
     # ------------------------------------------------------------ folders
 
@@ -188,31 +214,29 @@ class Repository:
         return rel
 
     def folder(self, commit: str, path: str, suffixes: Collection[str], limit: int) -> Folder:
-        """The files under `path` at `commit` whose names end with one of `suffixes`.
-
-        Hidden files and folders (a name starting with ".") are skipped, as on disk. Problems,
-        not exceptions, for what cannot be read safely: a symlink that leaves the folder, a
-        submodule, a blob over `limit` bytes (its size is checked before anything is read).
-        """
+        """The files under `path` at `commit` whose names count (checker.treewalk: the same rules as
+        on disk). Problems, not exceptions, for what cannot be read safely: a name that is not
+        UTF-8, a symlink that loops, is broken or leaves the folder, a submodule, a blob over
+        `limit` bytes (its size is checked before anything is read)."""
         root = self._repo.commit(commit).tree
         tree = _subtree(root, path, commit)
         if tree is None:
             return Folder(path, None)
         entries = [e for e in self._ls_tree(commit, path) if not _hidden(e.path, path)]
-        links = {e.sha for e in entries if e.mode == SYMLINK_MODE}
-        targets = self.read(links) if links else {}
         blobs: list[BlobEntry] = []
         problems: list[Problem] = []
         for entry in entries:
-            relevant = entry.path.lower().endswith(tuple(suffixes))  # SPEC §2: case-insensitively
-            if entry.mode == SUBMODULE_MODE:
+            relevant = treewalk.counts(entry.path, suffixes)
+            if not entry.valid_name:
+                problems.append(Problem(entry.path, None, "file name is not valid UTF-8; rename it"))
+            elif entry.mode == SUBMODULE_MODE:
                 problems.append(Problem(entry.path, None, "a git submodule: its files are not in this "
                                                           "repository's history, so they cannot be checked"))
             elif entry.mode == SYMLINK_MODE:
-                target = targets[entry.sha].decode("utf-8", "surrogateescape")
-                problem = _link_problem(root, entry.path, target, path, relevant, tuple(suffixes))
-                if problem:
-                    problems.append(problem)
+                message = treewalk.link_problem(entry.path, path, suffixes, lambda p: _kind(root, p),
+                                                lambda p: self._link_target(root, p))
+                if message:
+                    problems.append(Problem(entry.path, None, message))
             elif relevant:
                 if entry.size > limit:
                     problems.append(Problem(entry.path, None, f"file is {entry.size:,} bytes, over the limit of "
@@ -220,6 +244,12 @@ class Repository:
                 else:
                     blobs.append(BlobEntry(entry.path, entry.sha))
         return Folder(path, tree.hexsha, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
+
+    def _link_target(self, root: Tree, path: str) -> str:
+        """The text of the symlink at `path` in a commit's tree (each blob read once per run)."""
+        item = _lookup(root, path)
+        assert item is not None  # treewalk asks only for paths it found to be links
+        return self.read([item.hexsha])[item.hexsha].decode("utf-8", "surrogateescape")
 
     def _ls_tree(self, commit: str, path: str) -> list[_Entry]:
         """`git ls-tree -r -l -z`: every entry below `path` with its mode, id and size, in one call
@@ -233,10 +263,10 @@ class Repository:
         for record in cast(bytes, out).split(b"\0"):
             if not record:
                 continue
-            meta, _, name = record.partition(b"\t")
+            meta, _, raw_name = record.partition(b"\t")
             mode, _kind, sha, size = meta.split()
-            entries.append(_Entry(name.decode("utf-8", "surrogateescape"), int(mode, 8), sha.decode(),
-                                  int(size) if size != b"-" else 0))
+            name, valid = treewalk.decode_name(raw_name)
+            entries.append(_Entry(name, int(mode, 8), sha.decode(), int(size) if size != b"-" else 0, valid))
         return entries
 
     # ------------------------------------------------------------ blobs
@@ -272,6 +302,15 @@ class Repository:
             pos = end + 1 + size + 1  # the content is followed by a newline
         return found
 
+    def remember(self, data: Iterable[bytes]) -> list[str]:
+        """Blob ids of contents that are not in git (the work tree), kept so that `read` serves them."""
+        shas = []
+        for blob in data:
+            sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob, usedforsecurity=False).hexdigest()
+            self._blob_cache[sha] = blob
+            shas.append(sha)
+        return shas
+
     def read_folder(self, folder: Folder) -> dict[str, bytes]:
         """{display path: bytes} for every blob of a folder listing."""
         data = self.read(b.sha for b in folder.blobs)
@@ -292,6 +331,7 @@ class _Item(Protocol):
 
     type: str
     mode: int
+    hexsha: str
 
 
 @dataclass(frozen=True)
@@ -300,12 +340,16 @@ class _Entry:
     mode: int
     sha: str
     size: int
+    valid_name: bool = True
 
 
 # Folder names are paths, not patterns (a folder named `*` must not match everything).
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
-# Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another.
-_NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1"}
+# Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another;
+# and `git status` must not refresh the index (it would write it, and nothing here writes).
+_NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_OPTIONAL_LOCKS": "0"}
+_STATUS = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed",
+           "U": "unmerged", "?": "untracked", "!": "ignored"}
 _AMBIGUOUS = re.compile(r"warning: refname '(.*)' is ambiguous\.")
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
@@ -348,22 +392,13 @@ def _subtree(root: Tree, path: str, commit: str) -> Tree | None:
     return tree
 
 
-def _link_problem(root: Tree, shown: str, target: str, folder: str, relevant: bool, suffixes: tuple[str, ...]
-                  ) -> Problem | None:
-    """Symlinks as on disk: one whose target is inside the folder is read as that target's own entry;
-    one that leaves the folder is refused, unless it names a file we would not read anyway."""
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target))
-    in_repo = not (target.startswith("/") or resolved == ".." or resolved.startswith("../"))
-    entry = _lookup(root, resolved) if in_repo else None
-    in_folder = in_repo and (not folder or resolved == folder or resolved.startswith(folder + "/"))
-    if in_folder:
-        if entry is None:
-            return Problem(shown, None, f"broken symlink (-> {target})")
-        if relevant and not (entry.type == "blob" and resolved.lower().endswith(suffixes)):
-            # its target is not read as YAML in its own right, so its content would go unread
-            return Problem(shown, None, f"a .yaml symlink to something that is not a YAML file (-> {target}); "
-                                        "link YAML files only to YAML files")
+def _kind(root: Tree, path: str) -> treewalk.Kind | None:
+    """What is at `path` in a commit's tree, links not followed (for treewalk.resolve)."""
+    item = _lookup(root, path)
+    if item is None:
         return None
-    if not relevant and entry is not None and entry.type == "blob":
-        return None  # a link to some other file of the repository, of a kind we never read
-    return Problem(shown, None, f"symlink leaves the folder (-> {target}); refusing to read it")
+    if item.type == "tree":
+        return "dir"
+    if item.mode == SYMLINK_MODE:
+        return "link"
+    return "file" if item.type == "blob" else "other"

@@ -9,13 +9,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from checker import evaluate, inventory, policies, timings, waivers
 from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
+from checker.engines.workers import die_with_parent
 from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input, memberships, person_input, person_keys
@@ -59,6 +61,22 @@ def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> lis
     return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
 
 
+def parse_blobs(entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]],
+                cache: Cache, jobs: int) -> list[ParsedFile]:
+    """parse_source for (path, git blob id) pairs, cached by blob id: a file met in an earlier run (or
+    on the other side of a diff) is neither read from git nor parsed again."""
+    keys = [digest("parsed-blob", path, sha) for path, sha in entries]
+    found = {k: _thaw(v) for k, v in cache.get_marshal("parsed", keys).items()}
+    misses = [(k, entry) for k, entry in zip(keys, entries, strict=True) if found.get(k) is None]
+    if misses:
+        data = read(sha for _, (_, sha) in misses)
+        parsed = _parse_many([SourceFile(path, data[sha]) for _, (path, sha) in misses], jobs)
+        fresh = dict(zip([k for k, _ in misses], parsed, strict=True))
+        cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
+        found.update(fresh)
+    return [found[k] for k in keys]  # type: ignore[misc]
+
+
 def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
     """A ParsedFile as plain values, for the cache."""
     doc = parsed.doc
@@ -81,7 +99,7 @@ def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
     # Largest files first in small chunks, so a few big people files do not land on one worker last.
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs) as pool:
+    with context.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         done = pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
     result: list[ParsedFile] = [done[0]] * len(sources)
     for position, index in enumerate(order):

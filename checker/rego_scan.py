@@ -9,7 +9,9 @@ that evaluates it wrongly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -21,6 +23,7 @@ __all__ = [
     "imports",
     "keywords_used",
     "package_name",
+    "statement_count",
     "tokenize",
     "unsupported_calls",
     "with_values",
@@ -63,8 +66,16 @@ class Call:
     name: str
     line: int
     column: int
-    # The tokens of each argument, for checks of literal arguments (not part of equality).
-    args: tuple[tuple[Token, ...], ...] = field(default=(), compare=False, repr=False)
+    # Where each argument's tokens are, for checks of literal arguments (not part of equality).
+    # Kept as spans into the module's tokens and sliced only when asked: slicing every call's
+    # arguments up front costs the square of the nesting depth.
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
+    tokens: Sequence[Token] = field(default=(), compare=False, repr=False)
+
+    @property
+    def args(self) -> tuple[tuple[Token, ...], ...]:
+        """The tokens of each argument, split at top-level commas."""
+        return tuple(tuple(self.tokens[start:end]) for start, end in self.spans)
 
 
 class _Lexer:
@@ -192,12 +203,14 @@ class _Lexer:
         self._emit("template", start, line, col)
 
 
-def tokenize(source: str) -> list[Token]:
-    """Tokens of source, without whitespace and comments."""
-    return _Lexer(source).run()
+@functools.lru_cache(maxsize=16)
+def tokenize(source: str) -> tuple[Token, ...]:
+    """Tokens of source, without whitespace and comments. Remembered for the last few modules:
+    each module is scanned for calls, package, imports, functions and keywords in turn."""
+    return tuple(_Lexer(source).run())
 
 
-def _bracket_pairs(tokens: list[Token]) -> dict[int, int]:
+def _bracket_pairs(tokens: Sequence[Token]) -> dict[int, int]:
     """Map index of each closing `]`/`)` to the index of its opening bracket."""
     pairs: dict[int, int] = {}
     stack: list[tuple[str, int]] = []
@@ -220,7 +233,7 @@ def _adjacent(a: Token, b: Token) -> bool:
     return a.end == b.start
 
 
-def _ref_start(tokens: list[Token], j: int, pairs: dict[int, int]) -> int:
+def _ref_start(tokens: Sequence[Token], j: int, pairs: dict[int, int]) -> int:
     """Walk back from tokens[j] (an ident or `]`) to the first token of its ref."""
     k = j
     while True:
@@ -246,7 +259,7 @@ def _ref_start(tokens: list[Token], j: int, pairs: dict[int, int]) -> int:
         return k
 
 
-def _is_keyword_use(tokens: list[Token], i: int) -> bool:
+def _is_keyword_use(tokens: Sequence[Token], i: int) -> bool:
     """Whether the ident tokens[i] is used as a keyword (and not, e.g., as builtin `contains(`)."""
     tok = tokens[i]
     if tok.text not in KEYWORDS or tok.text in _LITERALS:
@@ -263,32 +276,45 @@ def _is_keyword_use(tokens: list[Token], i: int) -> bool:
     return prev is not None and (prev.kind == "ident" or prev.text == "]") and prev.line == tok.line
 
 
-def _arguments(tokens: list[Token], open_paren: int) -> tuple[tuple[Token, ...], ...]:
-    """Split the tokens between `(` and its `)` at top-level commas."""
-    args: list[tuple[Token, ...]] = []
-    current: list[Token] = []
-    depth = 0
-    for tok in tokens[open_paren + 1:]:
-        if tok.kind == "punct" and tok.text in ")]}":
-            if depth == 0:
-                break
-            depth -= 1
-        elif tok.kind == "punct" and tok.text in "([{":
-            depth += 1
-        elif depth == 0 and tok.text == ",":
-            args.append(tuple(current))
-            current = []
+def _argument_spans(tokens: Sequence[Token]) -> dict[int, tuple[tuple[int, int], ...]]:
+    """For each `(`, the token spans of its arguments, split at its top-level commas, in one pass.
+
+    Any closing bracket closes the innermost open one (broken nesting is not Rego, and must only
+    never hide a call); an argument list that is never closed runs to the end of the module. An
+    empty last argument (`f()`, `f(a,)`) is not an argument."""
+    spans: dict[int, tuple[tuple[int, int], ...]] = {}
+    commas: dict[int, list[int]] = {}
+    stack: list[int] = []
+
+    def close(opener: int, end: int) -> None:
+        if tokens[opener].text != "(":
+            return
+        cuts = [opener, *commas.pop(opener, ()), end]
+        parts = [(cut + 1, following) for cut, following in itertools.pairwise(cuts)]
+        if parts and parts[-1][0] == parts[-1][1]:
+            parts.pop()
+        spans[opener] = tuple(parts)
+
+    for i, tok in enumerate(tokens):
+        if tok.kind != "punct":
             continue
-        current.append(tok)
-    if current:
-        args.append(tuple(current))
-    return tuple(args)
+        if tok.text in "([{":
+            stack.append(i)
+        elif tok.text in ")]}":
+            if stack:
+                close(stack.pop(), i)
+        elif tok.text == "," and stack:
+            commas.setdefault(stack[-1], []).append(i)
+    while stack:
+        close(stack.pop(), len(tokens))
+    return spans
 
 
 def function_calls(source: str) -> list[Call]:
     """Every call site in source: a ref followed by `(` on the same line, keywords excluded."""
     tokens = tokenize(source)
     pairs = _bracket_pairs(tokens)
+    arguments = _argument_spans(tokens)
     calls: list[Call] = []
     for i, tok in enumerate(tokens):
         if tok.text != "(" or tok.kind != "punct" or i == 0:
@@ -303,11 +329,11 @@ def function_calls(source: str) -> list[Call]:
             if prev.text == "set" and i + 1 < len(tokens) and tokens[i + 1].text == ")":
                 continue  # `set()` is the empty-set literal
         name = "".join(t.text for t in tokens[start:i])
-        calls.append(Call(name, tokens[start].line, tokens[start].column, _arguments(tokens, i)))
+        calls.append(Call(name, tokens[start].line, tokens[start].column, arguments.get(i, ()), tokens))
     return calls
 
 
-def _depths(tokens: list[Token]) -> list[int]:
+def _depths(tokens: Sequence[Token]) -> list[int]:
     """Bracket nesting depth before each token."""
     depth, out = 0, []
     for tok in tokens:
@@ -319,7 +345,7 @@ def _depths(tokens: list[Token]) -> list[int]:
     return out
 
 
-def _dotted_chain(tokens: list[Token], i: int) -> tuple[str, int]:
+def _dotted_chain(tokens: Sequence[Token], i: int) -> tuple[str, int]:
     """Read ident(.ident)* from tokens[i]; return the name and the index after it."""
     parts, k = [tokens[i].text], i + 1
     while (k + 1 < len(tokens) and tokens[k].text == "." and tokens[k + 1].kind == "ident"
@@ -329,7 +355,7 @@ def _dotted_chain(tokens: list[Token], i: int) -> tuple[str, int]:
     return ".".join(parts), k
 
 
-def _head_start(tokens: list[Token], depths: list[int], i: int) -> bool:
+def _head_start(tokens: Sequence[Token], depths: list[int], i: int) -> bool:
     """Whether tokens[i] starts a top-level statement at column 1 (optionally after `default`)."""
     tok = tokens[i]
     if depths[i] != 0 or tok.kind != "ident":
@@ -339,6 +365,19 @@ def _head_start(tokens: list[Token], depths: list[int], i: int) -> bool:
         return prev is None or prev.text not in _CONTINUATION
     prev = tokens[i - 1] if i else None
     return prev is not None and prev.text == "default" and _head_start(tokens, depths, i - 1)
+
+
+def statement_count(source: str) -> int:
+    """How many top-level statements (package, imports, rule and function definitions) a module has."""
+    tokens = tokenize(source)
+    depths = _depths(tokens)
+    count = 0
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i else None
+        continues = prev is not None and prev.text in _CONTINUATION
+        if depths[i] == 0 and tok.kind == "ident" and tok.first_on_line and not continues:
+            count += 1
+    return count
 
 
 def rule_heads(source: str) -> set[str]:
@@ -385,7 +424,7 @@ def defined_functions(source: str) -> set[str]:
     return names
 
 
-def _line_ref(tokens: list[Token], i: int) -> tuple[str, int]:
+def _line_ref(tokens: Sequence[Token], i: int) -> tuple[str, int]:
     """Concatenate a ref (idents, dots, brackets, strings) that starts at i on one line."""
     parts: list[str] = []
     k, line = i, tokens[i].line

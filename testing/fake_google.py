@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import secrets
 import threading
@@ -238,6 +239,7 @@ def _unb64(text: str) -> bytes:
 def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -318,4 +320,39 @@ def member(mid: str, email: str | None, *, role: str = "MEMBER", kind: str = "US
            "status": "ACTIVE"}
     if email is not None:
         out["email"] = email
+    return out
+
+
+# ---------------------------------------------------------------- a generated tenant
+
+COUNTRIES = ("US", "US", "DE", "SG", "CN", "GB", "IN", "BR")
+EMPLOYEE_TYPES = ("Full-time", "Full-time", "Contractor", "Vendor", "Intern", None)
+
+
+def generated(users: int, groups: int, seed: int = 7) -> GoogleTenant:
+    """A tenant of `users` users and `groups` groups. Groups 10k, 10k+1, 10k+2 each contain the next group
+    (nesting three deep under 10k); group 3 contains group 1 (one cycle: 1 > 2 > 3 > 1); every 100th group has
+    1,000 members (several pages), the others 3 to 40; every 50th group has an EXTERNAL member and group 5
+    everyone in the domain (CUSTOMER). Each group has one or two OWNERs."""
+    rng = random.Random(seed)
+    ids = [f"1{i:08d}" for i in range(users)]
+    out = GoogleTenant(users=[user(uid, f"user{i}@example.com", f"User {i}", country=rng.choice(COUNTRIES),
+                                   employee_type=rng.choice(EMPLOYEE_TYPES), suspended=i % 97 == 0,
+                                   archived=i % 89 == 0) for i, uid in enumerate(ids)])
+    for j in range(groups):
+        gid, email = f"0g{j:06d}", f"group{j}@example.com"
+        out.groups.append(group(gid, email, f"Group {j}"))
+        size = 1000 if j % 100 == 0 else rng.randint(3, 40)
+        picked = rng.sample(range(users), min(size, users))
+        listed = [member(ids[i], f"user{i}@example.com", role="OWNER" if n < 1 + j % 2 else "MEMBER")
+                  for n, i in enumerate(picked)]
+        if j % 10 < 3 and j + 1 < groups:
+            listed.append(member(f"0g{j + 1:06d}", f"group{j + 1}@example.com", kind="GROUP"))
+        if j == 3:
+            listed.append(member("0g000001", "group1@example.com", kind="GROUP"))
+        if j % 50 == 0:
+            listed.append(member(f"ext{j}", f"guest{j}@partner.example.org", kind="EXTERNAL"))
+        if j == 5:
+            listed.append(member(out.customer_id, None, kind="CUSTOMER"))
+        out.members[gid] = listed
     return out

@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import random
 import re
 import secrets
 import ssl
@@ -80,6 +81,7 @@ class FakeMicrosoft:
         self.asked: Counter[tuple[str, str | None, str | None]] = Counter()  # (entity, $top, $select) -> calls
         self.lock = threading.Lock()
         self.objects: dict[str, dict[str, Any]] = {}
+        self._closures: dict[str, list[str]] = {}
         for kind, items in (("user", tenant.users), ("group", tenant.groups)):
             for item in items:
                 self.objects[item["id"]] = {"@odata.type": f"#microsoft.graph.{kind}", **item}
@@ -169,6 +171,11 @@ class FakeMicrosoft:
 
     def _transitive(self, group_id: str) -> list[str]:
         """Every object reached through nested groups, each once; nested groups themselves are listed too."""
+        if group_id not in self._closures:
+            self._closures[group_id] = self._closure(group_id)
+        return self._closures[group_id]
+
+    def _closure(self, group_id: str) -> list[str]:
         seen: dict[str, None] = {}
         stack = list(reversed(self.tenant.members.get(group_id, [])))
         visited_groups = {group_id}
@@ -245,6 +252,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def _handler(fake: FakeMicrosoft) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -317,3 +325,44 @@ def group(oid: str, name: str, *, team: bool = False, unified: bool = True, mail
     return {"id": oid, "displayName": name, "mail": mail, "mailEnabled": mail_enabled,
             "securityEnabled": not unified, "groupTypes": ["Unified"] if unified else [],
             "resourceProvisioningOptions": ["Team"] if team else []}
+
+
+# ---------------------------------------------------------------- a generated tenant
+
+COUNTRIES = ("US", "US", "DE", "SG", "CN", "GB", "IN", "BR")
+EMPLOYEE_TYPES = ("Employee", "Employee", "Contractor", "Vendor", "Intern", None)
+
+
+def generated(users: int, groups: int, seed: int = 7) -> MicrosoftTenant:
+    """A tenant of `users` users (every 40th a guest) and `groups` groups: every 10th a Team, every 7th a
+    security group without mail, the rest mail-enabled. Groups 10k, 10k+1, 10k+2 each contain the next
+    (nesting three deep); group 3 contains group 1 (one cycle); every 100th group has 1,000 direct members,
+    the others 3 to 40; every 50th group holds a mail contact. Each group has one or two owners."""
+    rng = random.Random(seed)
+    ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(users)]
+    out = MicrosoftTenant(users=[
+        user(oid, f"user{i}@contoso.com", f"User {i}", mail=f"user{i}@contoso.com", enabled=i % 97 != 0,
+             usage_location=rng.choice(COUNTRIES), employee_type=rng.choice(EMPLOYEE_TYPES), guest=i % 40 == 0)
+        for i, oid in enumerate(ids)])
+    for j in range(groups):
+        gid = f"11111111-0000-4000-8000-{j:012d}"
+        security = j % 7 == 0 and j % 10 != 0  # the heads of nesting chains stay listed
+        # Teams and Microsoft 365 groups hold no groups; nesting happens among distribution and security groups.
+        out.groups.append(group(gid, f"Group {j}", team=j % 10 == 5 and not security,
+                                unified=not security and j % 10 >= 4,
+                                mail=None if security else f"group{j}@contoso.com", mail_enabled=not security))
+        size = 1000 if j % 100 == 0 else rng.randint(3, 40)
+        picked = [ids[i] for i in rng.sample(range(users), min(size, users))]
+        out.owners[gid] = picked[:1 + j % 2]
+        direct = list(picked)
+        if j % 10 < 3 and j + 1 < groups:
+            direct.append(f"11111111-0000-4000-8000-{j + 1:012d}")
+        if j == 3:
+            direct.append(f"11111111-0000-4000-8000-{1:012d}")
+        if j % 50 == 0:
+            contact = f"22222222-0000-4000-8000-{j:012d}"
+            out.others.append({"@odata.type": "#microsoft.graph.orgContact", "id": contact,
+                               "mail": f"contact{j}@partner.example.org", "displayName": f"Contact {j}"})
+            direct.append(contact)
+        out.members[gid] = direct
+    return out

@@ -101,12 +101,12 @@ def test_bad_yaml_exits_2_naming_file_and_line(example_repo: Path) -> None:
 
 
 def test_bad_policy_exits_2_naming_the_file(example_repo: Path) -> None:
-    bad = example_repo / "policies" / "owner_location" / "owner_location.rego"
+    bad = example_repo / "policies" / "access" / "owner_location" / "owner_location.rego"
     bad.write_text(bad.read_text() + "\ndeny contains msg if {\n\tmsg := \n}\n")
     for command in ("audit", "validate"):
         proc = run_checker(command, cwd=example_repo)
         assert proc.returncode == 2, proc.stderr
-        assert "policies/owner_location/owner_location.rego" in proc.stderr
+        assert "policies/access/owner_location/owner_location.rego" in proc.stderr
         assert proc.stdout == ""  # rego-cpp's own error print must not corrupt the report stream
 
 

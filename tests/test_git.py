@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,8 @@ def test_symlinks(org: GitOrg) -> None:
     (org.root / "inventories/broken.yaml").symlink_to("people/nobody.yaml")
     (org.root / "inventories/notes.txt").symlink_to("../policies/data.yaml")  # not a file we read
     (org.root / "inventories/more").symlink_to("../policies")  # a folder outside
+    (org.root / "inventories/inner").symlink_to("groups")  # a folder inside: read as itself
+    (org.root / "inventories/round.yaml").symlink_to("../inventories/people/us.yaml")  # out and back in
     head = org.commit()
     with Repository(org.root) as repo:
         folder = repo.folder(head, "inventories", YAML, LIMIT)
@@ -247,3 +250,64 @@ def test_a_ref_naming_a_tree_or_blob_is_not_a_commit(org: GitOrg) -> None:
     tree = org.git("rev-parse", "HEAD^{tree}")
     with Repository(org.root) as repo, pytest.raises(GitError, match="unknown git ref"):
         repo.commit(tree, "--base")
+
+
+# ---------------------------------------------------------------- the same files as on disk (issue 9.8, 9.14)
+
+
+def test_suffixes_count_in_any_letter_case(org: GitOrg) -> None:
+    org.write({"inventories/upper.YAML": "people: []\n", "inventories/mixed.Yml": "people: []\n",
+               "inventories/.hidden/deep.yaml": "people: []\n", "inventories/notes.yaml.txt": "x"})
+    head = org.commit()
+    with Repository(org.root) as repo:
+        paths = [b.path for b in repo.folder(head, "inventories", YAML, LIMIT).blobs]
+    assert {"inventories/upper.YAML", "inventories/mixed.Yml", "inventories/.hidden/deep.yaml"} <= set(paths)
+    assert "inventories/notes.yaml.txt" not in paths
+
+
+@pytest.mark.parametrize("links", [
+    {"a.yaml": "b.yaml", "b.yaml": "a.yaml"},  # a loop
+    {"a.yaml": "a.yaml"},  # a link to itself
+    {"a.yaml": "sub/x.yaml", "sub": "."},  # a loop through a folder link
+    {"a.yaml": "loop/x.yaml", "loop": "loop"},
+])
+def test_symlink_loops_are_problems(org: GitOrg, links: dict[str, str]) -> None:
+    for name, target in links.items():
+        (org.root / "inventories" / name).symlink_to(target)
+    head = org.commit()
+    with Repository(org.root) as repo:
+        problems = {p.file: p.message for p in repo.folder(head, "inventories", YAML, LIMIT).problems}
+    assert "inventories/a.yaml" in problems
+    assert any(word in problems["inventories/a.yaml"] for word in ("loop", "broken"))
+
+
+def test_links_through_other_links(org: GitOrg) -> None:
+    (org.root / "inventories/hop.yaml").symlink_to("alias.yaml")
+    (org.root / "inventories/alias.yaml").symlink_to("people/us.yaml")
+    (org.root / "inventories/out.yaml").symlink_to("away.yaml")
+    (org.root / "inventories/away.yaml").symlink_to("../policies/data.yaml")
+    (org.root / "inventories/dirlink").symlink_to("people")
+    (org.root / "inventories/via.yaml").symlink_to("dirlink/us.yaml")
+    (org.root / "inventories/textfile.yaml").symlink_to("people/notes.txt")
+    org.write({"inventories/people/notes.txt": "x"})
+    head = org.commit()
+    with Repository(org.root) as repo:
+        folder = repo.folder(head, "inventories", YAML, LIMIT)
+    problems = {p.file: p.message for p in folder.problems}
+    assert set(problems) == {"inventories/out.yaml", "inventories/away.yaml", "inventories/textfile.yaml"}
+    assert "leaves the folder" in problems["inventories/out.yaml"]
+    assert "not a .yaml file" in problems["inventories/textfile.yaml"]
+
+
+def test_a_name_that_is_not_utf8_is_a_problem(org: GitOrg) -> None:
+    os.makedirs(org.root / "inventories", exist_ok=True)
+    (org.root / os.fsdecode(b"inventories/bad\xff.yaml")).write_text("people: []\n")
+    (org.root / os.fsdecode(b"inventories/also\xfe.txt")).write_text("x")
+    head = org.commit()
+    with Repository(org.root) as repo:
+        folder = repo.folder(head, "inventories", YAML, LIMIT)
+    problems = {p.file: p.message for p in folder.problems}
+    assert problems == {"inventories/bad\\xff.yaml": "file name is not valid UTF-8; rename it",
+                        "inventories/also\\xfe.txt": "file name is not valid UTF-8; rename it"}
+    assert all("\udcff" not in b.path for b in folder.blobs)
+    str(problems).encode("utf-8")  # printable: no lone surrogates left in any message

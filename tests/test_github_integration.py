@@ -16,7 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO / ".github" / "workflows"
 WORKFLOWS = {name: WORKFLOW_DIR / name for name in ("ci.yml", "pull-request.yml", "audit.yml", "drift.yml")}
+EXAMPLE = REPO / "examples" / "inventory-repo"
+EXAMPLE_WORKFLOW_DIR = EXAMPLE / ".github" / "workflows"
+# the example inventory repository's workflows, linted and hardened like the project's own
+WORKFLOWS.update({f"example/{path.name}": path for path in sorted(EXAMPLE_WORKFLOW_DIR.glob("*.yml"))})
 ACTION = REPO / "action.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 ALL_ACTIONS_FILES = [*WORKFLOWS.values(), ACTION]
@@ -128,7 +132,7 @@ def zizmor(*paths: Path, cwd: Path) -> list[dict[str, Any]]:
 
 
 def test_zizmor_finds_nothing() -> None:
-    findings = zizmor(Path(".github/workflows"), Path("action.yml"), cwd=REPO)
+    findings = zizmor(Path(".github/workflows"), Path("action.yml"), EXAMPLE_WORKFLOW_DIR.relative_to(REPO), cwd=REPO)
     assert findings == [], [(f["ident"], f["locations"][0]["symbolic"]["key"]) for f in findings]
 
 
@@ -440,31 +444,49 @@ def step_condition(condition: str, outputs: Mapping[str, Mapping[str, str]], fai
     return True
 
 
-def run_job(name: str, context: Mapping[str, str], cwd: Path, tmp: Path) -> dict[str, StepRun]:
-    """A gated job's `run:` steps in order, as the runner would run them (the `uses:` steps left out:
-    the checkout is the test's repository, and nothing is uploaded). `context` gives the values of
-    expressions such as `github.event.pull_request.base.sha`. Returns the runs by step id, the last
-    one (the gate) under "gate"."""
-    body = job(name, GATED[name])
+ActionRunner = Callable[[Mapping[str, str], Mapping[str, str], Path], StepRun]
+
+
+def run_job(name: str, context: Mapping[str, str], cwd: Path, tmp: Path, *, job_id: str | None = None,
+            actions: Mapping[str, ActionRunner] | None = None) -> dict[str, StepRun]:
+    """A job's steps in order, as the runner would run them: its `run:` steps, and the `uses:` steps
+    named in `actions` (action name -> a runner of its `with:` inputs); the other `uses:` steps are
+    left out (the checkout is the test's repository, and nothing is uploaded). `context` gives the
+    values of expressions such as `github.event.pull_request.base.sha`. Returns the runs by step id,
+    the last one (the gate) under "gate"."""
+    workflow = load(WORKFLOWS[name])
+    body = workflow["jobs"][job_id or GATED[name]]
     outputs: dict[str, dict[str, str]] = {}
     runs: dict[str, StepRun] = {}
     failed = False
     clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # nothing of ours leaks in
     path = f"{Path(sys.executable).parent}{os.pathsep}{clean['PATH']}"
+    declared = {**workflow.get("env", {}), **body.get("env", {})}
 
     def expand(value: str) -> str:
         def one(match: re.Match[str]) -> str:
-            step = STEP_OUTPUT.fullmatch(match.group(1))
-            return outputs.get(step.group(1), {}).get(step.group(2), "") if step else context[match.group(1)]
+            expression = match.group(1)
+            step = STEP_OUTPUT.fullmatch(expression)
+            if step:
+                return outputs.get(step.group(1), {}).get(step.group(2), "")
+            if expression.startswith("env."):
+                return expand(declared[expression[4:]])
+            return context[expression]
         return EXPRESSION.sub(one, str(value))
 
     steps = body["steps"]
     for index, step in enumerate(steps):
-        if "run" not in step or not step_condition(step.get("if", ""), outputs, failed):
+        action = str(step.get("uses", "")).split("@")[0]
+        if ("run" not in step and action not in (actions or {})) \
+                or not step_condition(step.get("if", ""), outputs, failed):
             continue
         env = {**clean, "PATH": path, "RUNNER_OS": "Linux",
-               **{k: expand(v) for k, v in {**body.get("env", {}), **step.get("env", {})}.items()}}
-        result = run_step(step["run"], env, cwd, tmp)
+               **{k: expand(v) for k, v in {**declared, **step.get("env", {})}.items()}}
+        if "run" in step:
+            result = run_step(step["run"], env, cwd, tmp)
+        else:
+            inputs = {k: expand(v) for k, v in step.get("with", {}).items()}
+            result = (actions or {})[action](inputs, env, tmp)
         failed = failed or result.returncode != 0
         key = "gate" if index == len(steps) - 1 else step.get("id") or f"step-{index}"
         outputs[key] = result.outputs
@@ -692,7 +714,7 @@ def test_pre_commit_hook_runs_checker_validate() -> None:
     assert hook["entry"] == "checker validate"
     assert hook["language"] == "python" and hook["pass_filenames"] is False
     files = re.compile(hook["files"])
-    assert files.search("inventories/groups/lark/a.yaml") and files.search("policies/lib/groups.rego")
+    assert files.search("inventories/groups/lark/a.yaml") and files.search("policies/lib/groups/groups.rego")
     assert not files.search("checker/cli.py") and not files.search("docs/inventories/x.md")
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert hook["entry"].split()[0] in scripts, "the hook's entry must be a console script of the package"
@@ -738,3 +760,66 @@ def test_action_diff_and_audit_read_the_same_folders_from_a_subfolder(tmp_path: 
     audit, diff = calls(log)
     for option in ("--inventories", "--policies"):
         assert audit[audit.index(option) + 1] == diff[diff.index(option) + 1] == f"{sub}/{option[2:]}"
+
+
+# --- the example inventory repository -------------------------------------------------------------
+
+
+def pinned_checker_action(inputs: Mapping[str, str], env: Mapping[str, str], tmp: Path) -> StepRun:
+    """`uses: OWNER/checker@<sha>` as the runner runs this composite action: its install step for real,
+    from this checkout (the action's own files), with the step's inputs."""
+    assert inputs.get("command") == "install"
+    install_env = {**env, "PYTHON": sys.executable, "ACTION_PATH": str(REPO),
+                   "CHECKER_VERSION": inputs.get("checker-version", ""), "EXTRAS": inputs.get("extras", "")}
+    return run_step(action_step("install")["run"], install_env, tmp, tmp)
+
+
+def example_repository(repo: Path) -> str:
+    """The example as a new repository (policies/ copied through its link, as a user copies it); its
+    first commit's id."""
+    shutil.copytree(EXAMPLE, repo, symlinks=False)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, *COMMIT, "start")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_the_example_is_linted_and_pins_what_it_runs() -> None:
+    for path in sorted(EXAMPLE_WORKFLOW_DIR.glob("*.yml")):
+        steps = [step for _, step in workflow_steps(load(path))]
+        checker = [step for step in steps if str(step.get("uses", "")).startswith("OWNER/checker@")]
+        assert checker, f"{path.name}: installs checker through the action"
+        for step in checker:
+            assert re.fullmatch(r"OWNER/checker@[0-9a-f]{40}", step["uses"])
+            assert step["with"]["checker-version"] == "${{ env.CHECKER_VERSION }}"
+        assert not any("pip install" in step.get("run", "") for step in steps), "only the pinned action installs"
+    assert (EXAMPLE / "policies").resolve() == (REPO / "policies").resolve()  # the pack, by reference
+    readme = (REPO / "README.md").read_text()
+    github = readme[readme.index("## In GitHub and pre-commit"):]
+    assert github.split("\n\n")[1].startswith("Start from [`examples/inventory-repo/`]")
+
+
+def test_the_example_gates_a_pull_request_and_audits_main(tmp_path: Path) -> None:
+    """The example's own workflows on a copy of it: the audit of main passes and writes SARIF; a pull
+    request adding a violation fails the gate, with checker from the pinned action."""
+    repo = tmp_path / "inventory-repo"
+    base_sha = example_repository(repo)
+    actions = {"OWNER/checker": pinned_checker_action}
+    audit = run_job("example/access-audit.yml", {}, repo, tmp_path, job_id="audit", actions=actions)
+    assert audit["checker"].returncode == 0, audit["checker"].stdout
+    assert audit["gate"].returncode == 0, audit["gate"].stdout
+    sarif_doc = json.loads((repo / "checker.sarif").read_text())
+    assert sarif_doc["runs"][0]["results"] == []
+    (repo / "checker.sarif").unlink()
+
+    git(repo, "checkout", "-q", "-b", "change")
+    (repo / "inventories" / "groups" / "slack" / "new.yaml").write_text(
+        "groups:\n  - id: slack-new\n    platform: slack\n    kind: channel\n    owner: dana.lee\n"
+        "    members: [dana.lee, kim.novak]\n    data_classes: [user_pii]\n    subject_jurisdictions: [US]\n")
+    git(repo, "add", "-A")
+    git(repo, *COMMIT, "add a group with a member outside the US")
+    runs = run_job("example/access-diff.yml", {"github.event.pull_request.base.sha": base_sha}, repo, tmp_path,
+                   job_id="diff", actions=actions)
+    assert runs["gate"].returncode == 1, runs["gate"].stdout
+    assert "::error file=inventories/groups/slack/new.yaml," in runs["annotations"].stdout
+    assert "member-location" in runs["summary"].summary

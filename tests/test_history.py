@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,27 @@ def test_changes_ignore_waived_findings() -> None:
     waived = open_.with_(waived=True, waiver="w")
     assert history.changes([open_], [waived], "2026-11-29") == [
         {"date": "2026-11-29", "change": "closed", "rule": "r", "level": "deny", "group": "g", "person": None}]
+
+
+@pytest.mark.parametrize("trick", ["bad-name", "loop", "leaving"])
+def test_one_bad_old_commit_is_marked_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                trick: str) -> None:
+    """Issue 9.14: a commit whose inventory cannot be read safely (a name that is not UTF-8, a symlink
+    loop, a link out) is marked in the series; the others are judged."""
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-10-20T09:00:00 +0000")
+    repo = make_org(tmp_path / "repo")
+    repo.checkout("main")
+    commit_at(repo, "2026-11-01T09:00:00", "A", monkeypatch)
+    if trick == "bad-name":
+        bad = repo.root / os.fsdecode(b"inventories/bad\xff.yaml")
+        bad.write_text("people: []\n")
+    else:
+        bad = repo.root / "inventories/bad.yaml"
+        bad.symlink_to("bad.yaml" if trick == "loop" else "../policies/data.yaml")
+    broken = commit_at(repo, "2026-11-02T09:00:00", "B", monkeypatch)
+    repo.git("rm", "-q", "--", os.fsdecode(bytes(bad.relative_to(repo.root))))
+    commit_at(repo, "2026-11-03T09:00:00", "C", monkeypatch)
+    series = audit_history(repo, "--history", "2026-10-31")["history"]
+    assert [p["date"] for p in series] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    [marked] = [p for p in series if "error" in p]
+    assert marked["commit"] == broken and "inventories/bad" in marked["error"]

@@ -294,3 +294,19 @@ def test_an_id_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
 def test_deep_nesting_is_a_yaml_problem_not_a_crash(tmp_path: Path) -> None:
     file, _line, message = one_problem(write(tmp_path, {"deep.yaml": "groups: " + "[" * 5000 + "]" * 5000 + "\n"}))
     assert file == "inv/deep.yaml" and "nest" in message  # ours, or PyYAML 6.0.4+'s own depth limit
+
+
+BLOCK_300 = "\n" + "".join("      " + "  " * i + "-\n" for i in range(300)) + "  " * 303 + "- x"
+
+
+@pytest.mark.parametrize("members", ["[" * 300 + "li.wei" + "]" * 300, BLOCK_300])
+def test_members_nested_300_deep_is_an_error_with_its_line(tmp_path: Path, members: str) -> None:
+    group = GROUP.replace("    members:\n      - li.wei\n", f"    members: {members}\n")
+    file, line, message = one_problem(write(tmp_path, {"p.yaml": PEOPLE, "g.yaml": group}))
+    assert file == "inv/g.yaml" and line is not None and line >= 6 and "more than 100 levels" in message
+
+
+def test_a_nul_byte_names_its_line(tmp_path: Path) -> None:
+    text = PEOPLE.replace("name", "x").replace("    status: departed\n", "    status: depar\x00ted\n")
+    assert one_problem(write(tmp_path, {"p.yaml": text})) == (
+        "inv/p.yaml", 8, "not valid YAML: control character U+0000 is not allowed in YAML text")

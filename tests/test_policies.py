@@ -39,11 +39,13 @@ def test_shipped_pack() -> None:
     pack = policies.load_dir(ROOT / "policies", "policies")
     assert set(pack.rules) == {"owner-location", "member-location", "subject-jurisdiction-missing",
                                "sensitive-group-size", "non-employee-access", "minor-safety-in-chat",
-                               "departed-owner", "training-expired"}
+                               "departed-owner", "training-expired", "departed-member", "access-review-overdue",
+                               "sensitive-reach"}
+    assert {r.rule_id for r in pack.rules.values() if r.scope == "person"} == {"sensitive-reach"}
     assert pack.rules["training-expired"].levels == ("warn",)
     assert pack.data["training_max_age_days"] == 365
     assert "cases" not in pack.data  # *_test.yaml are cases, not data
-    assert len(pack.case_files) == 8 and len(pack.test_modules) == 9
+    assert len(pack.case_files) == 11 and len(pack.test_modules) == 13
 
 
 def test_rule_id_metadata_and_levels(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def engine() -> Iterator[PolicyEngine]:
 
 def test_every_rule_family_has_cases_and_rego_tests() -> None:
     families = {r.rule_id for r in POLICY_SET.rules.values()}
-    assert len(families) == 8
+    assert len(families) == 11
     assert {c.rule for c in CASES} == families
     test_files = {m.path for m in POLICY_SET.test_modules}
     for rule in POLICY_SET.rules.values():
@@ -36,7 +36,7 @@ def test_every_rule_family_has_cases_and_rego_tests() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}: {c.name}" for c in CASES])
 def test_case(engine: PolicyEngine, case: Case) -> None:
-    raw = engine.evaluate([(case.key, case.input())])[case.key]
+    raw = engine.evaluate([(case.key, case.input())], case.scope)[case.key]
     outcome = cases.outcome(case, raw)
     assert outcome.passed, outcome.explain()
 
@@ -48,7 +48,7 @@ def test_checker_test_command_passes_on_the_shipped_pack() -> None:
 
 
 def test_checker_test_command_fails_on_a_wrong_expectation(example_repo) -> None:
-    path = example_repo / "policies" / "departed_owner" / "departed_owner_test.yaml"
+    path = example_repo / "policies" / "access" / "departed_owner" / "departed_owner_test.yaml"
     text = path.read_text()
     path.write_text(text.replace("findings: []", "findings: [{level: deny}]", 1))
     assert text != path.read_text()
@@ -87,12 +87,12 @@ def test_two_flow_style_cases_on_one_line_are_judged_apart(example_repo) -> None
     """Keyed by file:line, both cases were judged against the second one's evaluation: a wrong case passed."""
     wrong = _flow_case("departed owner wrongly expected clean", "departed", "[]")
     right = _flow_case("active owner", "active", "[]")
-    path = example_repo / "policies" / "departed_owner" / "departed_owner_test.yaml"
+    path = example_repo / "policies" / "access" / "departed_owner" / "departed_owner_test.yaml"
     path.write_text(f"cases: [{wrong}, {right}]\n")
     proc = run_checker("test", cwd=example_repo)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert ("FAIL departed-owner: departed owner wrongly expected clean "
-            "(policies/departed_owner/departed_owner_test.yaml:1): unexpected deny") in proc.stdout
+            "(policies/access/departed_owner/departed_owner_test.yaml:1): unexpected deny") in proc.stdout
     assert "FAIL departed-owner: active owner" not in proc.stdout
 
 
@@ -111,11 +111,22 @@ def test_a_duplicate_case_name_is_refused() -> None:
 
 
 def test_a_duplicate_case_name_across_files_is_refused(example_repo) -> None:
-    family = example_repo / "policies" / "departed_owner"
+    family = example_repo / "policies" / "access" / "departed_owner"
     (family / "more_test.yaml").write_text(
         f"cases:\n  - {_flow_case('departed owner of a group with user PII', 'active', '[]')[:-1]}, "
         "rule: departed-owner}\n")
     proc = run_checker("test", cwd=example_repo)
     assert proc.returncode == 2
-    assert "policies/departed_owner/more_test.yaml:2: case 'departed owner of a group with user PII' of rule " \
-           "departed-owner is already defined at policies/departed_owner/departed_owner_test.yaml:8" in proc.stderr
+    family_path = "policies/access/departed_owner"
+    assert (f"{family_path}/more_test.yaml:2: case 'departed owner of a group with user PII' of rule departed-owner "
+            f"is already defined at {family_path}/departed_owner_test.yaml:8") in proc.stderr
+
+
+@pytest.mark.parametrize(("as_of", "words"), [("2300-01-01", "is not between 1900-01-01 and 2199-12-31"),
+                                               ("'2026-02-30'", "is not a real date")])
+def test_a_case_as_of_outside_the_date_range_is_refused_with_its_line(as_of: str, words: str) -> None:
+    text = f"cases:\n  - {_flow_case('far', 'active', '[]')[:-1]},\n     as_of: {as_of}}}\n"
+    with pytest.raises(PolicyError) as exc:
+        cases.load("p/departed_owner_test.yaml", text.encode(), POLICY_SET.rules)
+    assert [(p.line, p.message) for p in exc.value.problems] == [
+        (3, f"case 'far': as_of '{as_of.strip(chr(39))}' {words}")]

@@ -139,3 +139,48 @@ def test_locations_are_relative_to_the_work_tree_root(example_repo: Path, tmp_pa
     assert done.returncode in (0, 1), done.stderr
     assert "inventories/groups/" in done.stdout
     assert str(example_repo) not in done.stdout and "../" not in done.stdout
+
+
+def test_html_links_use_link_base(example_repo: Path) -> None:
+    base = "https://github.com/o/r/blob/0123456789abcdef0123456789abcdef01234567/"
+    done = run_checker("audit", "--format", "html", "--link-base", base.rstrip("/"), "--as-of", "2026-11-29",
+                       cwd=example_repo)
+    assert done.returncode in (0, 1), done.stderr
+    assert f'href="{base}inventories/groups/' in done.stdout
+
+
+def test_html_links_default_to_the_remote_at_the_commit(example_repo: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(example_repo), *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    git("init", "-q")
+    git("remote", "add", "origin", "git@github.com:example-org/access.git")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "start")
+    sha = git("rev-parse", "HEAD")
+    env = {"GITHUB_SERVER_URL": "", "GITHUB_REPOSITORY": ""}
+    done = run_checker("audit", "--format", "html", "--as-of", "2026-11-29", "--inventories", ".", "--policies",
+                       "../policies", cwd=example_repo / "inventories", env=env)
+    assert done.returncode in (0, 1), done.stderr
+    assert f'href="https://github.com/example-org/access/blob/{sha}/inventories/groups/' in done.stdout
+    actions = {"GITHUB_SERVER_URL": "https://github.example.com", "GITHUB_REPOSITORY": "o/r"}
+    done = run_checker("audit", "--format", "html", "--as-of", "2026-11-29", cwd=example_repo, env=actions)
+    assert f'href="https://github.example.com/o/r/blob/{sha}/inventories/groups/' in done.stdout
+
+
+@pytest.mark.parametrize("remote,expected", [
+    ("git@github.com:org/repo.git", "https://github.com/org/repo/blob/C/"),
+    ("https://user:token@github.com/org/repo.git", "https://github.com/org/repo/blob/C/"),
+    ("ssh://git@ghe.example.com:2222/org/team/repo.git", "https://ghe.example.com/org/team/repo/blob/C/"),
+    ("https://gitlab.com/group/repo", "https://gitlab.com/group/repo/-/blob/C/"),
+    ("/srv/git/repo.git", None),
+    ("file:///srv/git/repo.git", None),
+])
+def test_web_link_base(remote: str, expected: str | None) -> None:
+    from checker.report.common import web_link_base
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    assert web_link_base(remote, commit) == (expected.replace("C", commit) if expected else None)

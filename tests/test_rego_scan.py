@@ -190,3 +190,31 @@ def test_call_arguments_split_at_top_level_commas() -> None:
     [call] = function_calls('package p\nx := f(1, [2, 3], {"a": g(4, 5)}, $"{h(6, 7)}",)\n')[:1]
     texts = ["".join(t.text for t in arg) for arg in call.args]
     assert texts == ["1", "[2,3]", '{"a":g(4,5)}', '$"{h(6,7)}"']
+
+
+def _arg_texts(call: Call) -> list[str]:
+    return [" ".join(t.text for t in arg) for arg in call.args]
+
+
+def test_arguments_of_nested_unclosed_and_empty_calls() -> None:
+    calls = function_calls("package p\nx := f(g(1, 2), [3, 4], {\"k\": h()})\ny := f(a,)\nz := k(1,\n")
+    by_line = {(c.name, c.line): _arg_texts(c) for c in calls}
+    assert by_line[("f", 2)] == ["g ( 1 , 2 )", "[ 3 , 4 ]", '{ "k" : h ( ) }']
+    assert by_line[("g", 2)] == ["1", "2"]
+    assert by_line[("h", 2)] == []
+    assert by_line[("f", 3)] == ["a"]
+    assert by_line[("k", 4)] == ["1"]  # never closed: runs to the end of the module
+
+
+def test_deeply_nested_calls_are_all_found() -> None:
+    depth = 5000  # slicing every call's arguments up front made this quadratic (minutes at 8,000)
+    calls = function_calls("package p\nx := " + "f(" * depth + "1" + ")" * depth + "\n")
+    assert len(calls) == depth
+    assert _arg_texts(calls[-1]) == ["1"]
+
+
+def test_statement_count() -> None:
+    from checker.rego_scan import statement_count
+
+    source = "package p\n\nimport rego.v1\n\nx := [\n\t1,\n\t2,\n]\n\nf(a) := b if {\n\tb := a\n}\n"
+    assert statement_count(source) == 4

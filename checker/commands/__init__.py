@@ -17,10 +17,11 @@ from checker import report, timings
 from checker.cache import Cache, NoCache, default_dir
 from checker.engines import EngineOptions, LazyEngine
 from checker.errors import CheckerError, Problem
+from checker.escapes import escape_controls
 from checker.models import RunResult
 from checker.policies import PolicySet
 from checker.report import problems as problem_reports
-from checker.report.common import printable
+from checker.report.common import web_link_base
 from checker.report.sarif import MAX_RESULTS_META
 
 if TYPE_CHECKING:
@@ -93,7 +94,33 @@ def _umask() -> int:
 
 def report_meta(options: Options, result: RunResult) -> RunResult:
     """What the options tell the reporters beyond the result itself."""
-    return dataclasses.replace(result, meta={**result.meta, MAX_RESULTS_META: options.sarif_max_results})
+    meta = {**result.meta, MAX_RESULTS_META: options.sarif_max_results}
+    if options.format == "html":
+        base = options.link_base or default_link_base(options, result)
+        if base:
+            meta["source_link_base"] = base if base.endswith("/") else base + "/"
+    return dataclasses.replace(result, meta=meta)
+
+
+def default_link_base(options: Options, result: RunResult) -> str | None:
+    """Where the report's file links point when --link-base is not given: the repository's web page
+    at the commit judged (GitHub Actions says which repository; else the `origin` remote). None when
+    either is unknown: the HTML report then links relative to where checker ran."""
+    from checker import git
+
+    commit = result.meta.get("head_commit") or result.meta.get("inventory_commit")
+    if not isinstance(commit, str):
+        return None
+    server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    if server and repository:
+        return web_link_base(f"{server}/{repository}", commit)
+    folder = options.inventories if options.inventories.exists() else Path(".")
+    try:
+        with git.Repository(folder) as repo:
+            remote = repo.remote_url()
+    except CheckerError:
+        return None
+    return web_link_base(remote, commit) if remote else None
 
 
 def emit(options: Options, result: RunResult) -> int:
@@ -128,4 +155,4 @@ def report_problems(options: Options, problems: Sequence[Problem]) -> None:
             problem_reports.get(options.format)(command, problems, stream)
     except CheckerError as exc:
         for problem in exc.problems:
-            click.echo(f"checker: error: {printable(str(problem))}", err=True)
+            click.echo(f"checker: error: {escape_controls(str(problem))}", err=True)

@@ -13,7 +13,7 @@ from checker import history, inventory, pipeline, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
-from checker.errors import CheckerError, GitError, Problem
+from checker.errors import CheckerError, GitError, InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
 from checker.models import Finding, Inventory, RunResult
 from checker.observed.drift import drift, drift_rule_infos
@@ -136,6 +136,8 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
             try:
                 if not folder.exists:
                     raise GitError(f"no {inv_dir or '.'} folder at this commit")
+                if folder.problems:  # read at that commit as `diff` would: nothing skipped in silence
+                    raise InputError(list(folder.problems))
                 new = [b for b in folder.blobs if (b.path, b.sha) not in parsed_blobs]
                 data = repository.read(b.sha for b in new)
                 fresh = pipeline.parse_sources([SourceFile(b.path, data[b.sha]) for b in new], cache, options.jobs)

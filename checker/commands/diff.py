@@ -21,27 +21,30 @@ Decisions where the issue left a choice:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import diff, git, inventory, pipeline, policies
-from checker.cache import Cache
+from checker import diff, git, inventory, pipeline, policies, walk
+from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
-from checker.inventory import ParsedFile, SourceFile
+from checker.inventory import ParsedFile
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
+from checker.report.common_groups import waiver_summaries
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from checker.commands.options import Options
 
 POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
 MAX_BASE_PROBLEMS_SHOWN = 20
+MAX_UNCOMMITTED_SHOWN = 20
+WORKTREE = "WORKTREE"  # --head WORKTREE: the work tree as it is, uncommitted changes included
 _BROKEN = {"head": "; a change with broken policies cannot be merged",
            "merge base": "; they must be fixed on the base branch first",
            "base": "; they must be fixed on the base branch first"}
@@ -58,6 +61,8 @@ class Side:
     @property
     def label(self) -> str:
         """`the head (HEAD, 1a2b3c4d5e6f)`, `the merge base of main and HEAD (9f8e7d6c5b4a)`."""
+        if self.role == "head" and self.ref == WORKTREE:
+            return f"the work tree (on {git.short(self.commit)})"
         if self.role == "head":
             return f"the head ({self.ref}, {git.short(self.commit)})"
         if self.role == "base":
@@ -69,6 +74,8 @@ def run(options: Options, base: str, head: str, repo: Path, bootstrap: bool = Fa
         accept_new_waivers: bool = False) -> int:
     with git.Repository(repo) as repository, cache_for(options) as cache:
         tip, old, new = read_sides(repository, options, base, head)
+        if head != WORKTREE:
+            _note_uncommitted(repository, [new.inventory.path, new.policies.path], new)
         result = compare(repository, cache, options, tip, old, new, bootstrap, accept_new_waivers)
         result = dataclasses.replace(result, meta={"base": base, "head": head, "base_commit": tip.commit,
                                                    "head_commit": new.commit, "merge_base": old.commit,
@@ -77,8 +84,9 @@ def run(options: Options, base: str, head: str, repo: Path, bootstrap: bool = Fa
 
 
 def read_sides(repository: git.Repository, options: Options, base: str, head: str) -> tuple[Side, Side, Side]:
-    """The base tip (whose policies judge), and the two sides compared: the merge base and the head."""
-    head_commit = repository.commit(head, "--head")
+    """The base tip (whose policies judge), and the two sides compared: the merge base and the head
+    (with `--head WORKTREE`, the work tree as it is on disk, read as `audit` reads it)."""
+    head_commit = repository.commit("HEAD" if head == WORKTREE else head, "--head")
     base_commit = repository.commit(base, "--base")
     merge_base = repository.merge_base(base_commit, head_commit, base, head)
     inv_dir = repository.relative_folder(options.inventories, "--inventories")
@@ -89,8 +97,51 @@ def read_sides(repository: git.Repository, options: Options, base: str, head: st
         return Side(role, ref, commit, repository.folder(commit, inv_dir, inventory.YAML_SUFFIXES, limit),
                     repository.folder(commit, pol_dir, POLICY_SUFFIXES, limit))
 
+    head_side = (_worktree_side(repository, head_commit, inv_dir, pol_dir, limit) if head == WORKTREE
+                 else side("head", head, head_commit))
     return (side("base", base, base_commit), side("merge base", f"merge base of {base} and {head}", merge_base),
-            side("head", head, head_commit))
+            head_side)
+
+
+def _worktree_side(repository: git.Repository, head_commit: str, inv_dir: str, pol_dir: str, limit: int) -> Side:
+    """The work tree's folders, walked by the same rules as `audit` on disk (checker.walk); their blob
+    ids are computed as git would, so unchanged files are recognised and parsed once."""
+    if repository.root is None:
+        raise GitError(f"--head {WORKTREE}: a bare repository has no work tree")
+
+    def folder(rel: str, wanted: Callable[[str], bool], what: str, kind: str) -> git.Folder:
+        root = repository.root / rel if repository.root is not None else Path(rel)
+        if not root.is_dir():
+            return git.Folder(rel, None)
+        found, problems = walk.walk(root, rel, wanted, what, kind)
+        sources = []
+        for file in found:
+            source, problem = inventory.read_file(file.path, file.shown, file.size, limit)
+            if problem:
+                problems.append(problem)
+            elif source:
+                sources.append(source)
+        shas = repository.remember(s.data for s in sources)
+        blobs = tuple(git.BlobEntry(s.path, sha) for s, sha in zip(sources, shas, strict=True))
+        listing = "".join(f"{b.path}\0{b.sha}\0" for b in blobs)
+        tree = "worktree:" + hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest()
+        return git.Folder(rel, tree, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
+
+    return Side("head", WORKTREE, head_commit,
+                folder(inv_dir, inventory.is_inventory_file, "inventory", "YAML file"),
+                folder(pol_dir, policies.is_policy_file, "policy", "policy file"))
+
+
+def _note_uncommitted(repository: git.Repository, paths: Sequence[str], head: Side) -> None:
+    """SPEC §6: say which files under the folders the comparison does not see (it reads commits)."""
+    found = repository.uncommitted(paths)
+    if not found:
+        return
+    shown = ", ".join(f"{path} ({what})" for what, path in found[:MAX_UNCOMMITTED_SHOWN])
+    more = f" and {len(found) - MAX_UNCOMMITTED_SHOWN} more" if len(found) > MAX_UNCOMMITTED_SHOWN else ""
+    click.echo(f"checker: note: {len(found)} uncommitted file(s) under {', '.join(p or '.' for p in paths)} "
+               f"are not part of the comparison, which reads {head.label}: {shown}{more}; commit them, or "
+               f"pass --head {WORKTREE} to compare the work tree as it is", err=True)
 
 
 def compare(repository: git.Repository, cache: Cache, options: Options, tip: Side, old: Side, new: Side,
@@ -132,8 +183,11 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
     with engine_for(options, judge) as engine:
         todo = diff.plan([base_inv, head_inv], as_of, engine.cache_key)
         raw = _evaluate(engine, cache, todo, [base_inv, head_inv], as_of, judge_side)
-        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of)
-        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of)
+        memo = MemoCache(cache)  # a person the same on both sides is evaluated once, even without a cache
+        base_people = _people(engine, memo, base_inv, as_of, judge, judge_side)
+        head_people = _people(engine, memo, head_inv, as_of, judge, judge_side)
+        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of, base_people)
+        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of, head_people)
         info = engine.info
     findings = diff.classify(base_findings, head_findings, base_inv, head_inv, as_of, accept_new_waivers)
 
@@ -144,7 +198,8 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
         impact = _impact(cache, options, head_policies, head_inv, head_findings, new)
         rules = {**head_policies.rules, **judge.rules}  # rules only the head has, for the impact's findings
 
-    meta = {"policies_commit": judge_side.commit, "bootstrap": bootstrap, "accept_new_waivers": accept_new_waivers}
+    meta = {"policies_commit": judge_side.commit, "bootstrap": bootstrap, "accept_new_waivers": accept_new_waivers,
+            "waivers": waiver_summaries(head_inv)}  # the HTML report's waiver table: rule, expiry, reason
     return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
                      rules, tuple(impact), policies_changed, meta)
 
@@ -155,7 +210,8 @@ def _impact(cache: Cache, options: Options, head_policies: PolicySet, head_inv: 
     with engine_for(options, head_policies) as engine:
         todo = diff.plan([head_inv], options.as_of, engine.cache_key)
         raw = _evaluate(engine, cache, todo, [head_inv], options.as_of, new)
-        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of)
+        people = _people(engine, cache, head_inv, options.as_of, head_policies, new)
+        after = diff.side_findings(head_inv, todo.keys[0], raw, head_policies.rules, options.as_of, people)
     return diff.impact(judged, after)
 
 
@@ -211,11 +267,10 @@ def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
 
 def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequence[git.Folder]
            ) -> dict[tuple[str, str], ParsedFile]:
-    """(path, blob id) -> ParsedFile; a blob that is the same on both sides is read and parsed once."""
+    """(path, blob id) -> ParsedFile; a blob that is the same on both sides, or was met by an earlier
+    run, is read and parsed once (issue 12.2: the cache is keyed by blob id)."""
     entries = sorted({(b.path, b.sha) for folder in folders for b in folder.blobs})
-    data = repository.read(sha for _, sha in entries)
-    sources = [SourceFile(path, data[sha]) for path, sha in entries]
-    return dict(zip(entries, pipeline.parse_sources(sources, cache, jobs), strict=True))
+    return dict(zip(entries, pipeline.parse_blobs(entries, repository.read, cache, jobs), strict=True))
 
 
 def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet, reuse: dict[int, Any],
@@ -243,6 +298,17 @@ def _in_context(exc: CheckerError, commit: str | None, context: str) -> CheckerE
 # ---------------------------------------------------------------- evaluation
 
 
+def _people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy_set: PolicySet,
+            policy_side: Side) -> dict[str, RawResult]:
+    """Person-scope raw results of one side (nothing when the policies have no person-scope family)."""
+    try:
+        return pipeline.evaluate_people(engine, inv, as_of, engine.cache_key, cache, policy_set.rules)
+    except PolicyError as exc:
+        side = policy_side
+        raise _in_context(exc, None if side.role == "head" else side.commit,
+                          f"the policies at {side.label} do not compile or evaluate{_BROKEN[side.role]}") from None
+
+
 def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence[Inventory], as_of: str,
               policy_side: Side) -> dict[str, RawResult]:
     """Raw results by input key: from the result cache, else each distinct input evaluated once.
@@ -265,3 +331,4 @@ def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence
         cache.put_marshal("result", computed)
         results.update(computed)
     return results
+

@@ -25,7 +25,9 @@ def run(options: Options, coverage: float | None = None, verbose: bool = False) 
     cases.check_unique(all_cases)
     with engine_for(options, policy_set) as lazy:
         engine = lazy()
-        raw = engine.evaluate([(case.key, case.input()) for case in all_cases])
+        raw = {}
+        for scope in sorted({case.scope for case in all_cases}):
+            raw.update(engine.evaluate([(c.key, c.input()) for c in all_cases if c.scope == scope], scope))
         rego_results = run_rego_tests(engine, policy_set)
         percent = measure_coverage(engine, policy_set) if coverage is not None else None
         info = engine.info

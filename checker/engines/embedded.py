@@ -8,7 +8,6 @@ the policies once into a bundle and then evaluates one group input per query.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 import sys
@@ -19,7 +18,10 @@ from functools import partial
 from importlib import metadata
 from typing import Any
 
+from checker import rego_scan
 from checker.engines import SCOPES, EngineOptions, RawResult, entry_query
+from checker.engines.embedded_errors import NO_LOCATION, compile_problems, evaluation_problem
+from checker.engines.workers import context, die_with_parent
 from checker.errors import EngineError, PolicyError, Problem
 from checker.jsonkeys import unique_keys
 from checker.models import Engine as EngineInfo
@@ -27,9 +29,10 @@ from checker.policies import PolicySet
 from checker.progress import Progress
 
 BATCH_SIZE = 32
+MAX_POLICY_BYTES = 256 * 1024  # all evaluated modules together; the shipped pack is ~12 KB
+MAX_STATEMENTS = 2000  # top-level statements (rules, functions, imports) in all of them
 MAX_FAILURES_SHOWN = 20
 
-_ERROR_HEAD = re.compile(r"\(error (\d+):")
 
 
 def regopy_version() -> str:
@@ -37,23 +40,6 @@ def regopy_version() -> str:
         return metadata.version("regopy")
     except metadata.PackageNotFoundError:  # pragma: no cover
         return "unknown"
-
-
-def compile_problems(error_text: str, sources: Mapping[str, str]) -> list[Problem]:
-    """Turn regopy's s-expression error text into problems with file and line."""
-    problems = []
-    for match in _ERROR_HEAD.finditer(error_text):
-        start = match.end()
-        file = error_text[start:start + int(match.group(1))]
-        rest = error_text[start + len(file):]
-        where = re.match(r"\|(\d+)\|(\d+)", rest)
-        line = None
-        if where and file in sources:
-            line = sources[file][: int(where.group(1))].count("\n") + 1
-        msg = re.search(r"\(errormsg (\d+):", rest)
-        message = rest[msg.end(): msg.end() + int(msg.group(1))] if msg else "does not compile"
-        problems.append(Problem(file, line, f"policy error: {message}"))
-    return problems or [Problem("", None, f"policy error: {error_text.strip()[:500]}")]
 
 
 class Evaluator:
@@ -75,7 +61,7 @@ class Evaluator:
         except RegoError as exc:
             raise PolicyError(compile_problems(str(exc), sources)) from None
         if not all(bundle.ok() for bundle in self._bundles.values()):
-            raise PolicyError([Problem("", None, "policies did not compile on the embedded engine")])
+            raise PolicyError([Problem("", None, f"policies did not compile on the embedded engine {NO_LOCATION}")])
 
     def evaluate(self, document: Mapping[str, Any], scope: str = "group") -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
@@ -165,8 +151,10 @@ def _stdout_to_stderr() -> None:
     os.dup2(2, 1)
 
 
-def _init_worker(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]) -> None:
+def _init_worker(parent: int, modules: Sequence[tuple[str, str]], data: Mapping[str, Any],
+                 queries: Mapping[str, str]) -> None:
     global _WORKER
+    die_with_parent(parent)
     _stdout_to_stderr()
     try:
         _WORKER = Evaluator(modules, data, queries)
@@ -197,15 +185,37 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def check_size(policy_set: PolicySet) -> None:
+    """rego-cpp compiles in superlinear time (2,000 one-line rules: ~6 s; 4,000: ~45 s, per worker):
+    past these documented limits the embedded engine refuses the policies (exit 2) rather than hold
+    the run; OPA compiles them in about linear time."""
+    total = sum(len(module.source.encode()) for module in policy_set.modules)
+    statements = {module.path: rego_scan.statement_count(module.source) for module in policy_set.modules}
+    largest = max(policy_set.modules, key=lambda m: len(m.source), default=None)
+    where = largest.path if largest is not None else ""
+    if total > MAX_POLICY_BYTES:
+        raise PolicyError([Problem(where, None, f"the policy modules total {total:,} bytes, over the embedded "
+                                                f"engine's limit of {MAX_POLICY_BYTES:,} (it compiles in "
+                                                f"superlinear time; this is the largest module) — use --engine opa")])
+    if sum(statements.values()) > MAX_STATEMENTS:
+        busiest = max(statements, key=lambda path: statements[path])
+        raise PolicyError([Problem(busiest, None, f"the policy modules hold {sum(statements.values()):,} top-level "
+                                                  f"statements, over the embedded engine's limit of "
+                                                  f"{MAX_STATEMENTS:,} (it compiles in superlinear time; this "
+                                                  f"module holds {statements[busiest]:,}) — use --engine opa")])
+
+
 class EmbeddedEngine:
     def __init__(self, policy_set: PolicySet, options: EngineOptions) -> None:
         from checker.engines.embedded_capabilities import check_policies
 
+        check_size(policy_set)
         refused = check_policies({m.path: m.source for m in policy_set.modules}, regopy_version())
         if refused:
             raise PolicyError([Problem(path, line, message) for path, line, _name, message in refused])
         self.info = EngineInfo("embedded", f"regopy {regopy_version()}")
         self._modules = tuple((m.path, m.source) for m in policy_set.modules)
+        self._sources = dict(self._modules)
         self._data = dict(policy_set.data)
         self._queries = {scope: entry_query(policy_set, scope) for scope in SCOPES}
         self._jobs = max(1, options.jobs)
@@ -216,9 +226,9 @@ class EmbeddedEngine:
         self._compile_check()
 
     def _compile_check(self) -> None:
-        with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+        with ProcessPoolExecutor(1, mp_context=context()) as pool:
             try:
-                problems = pool.submit(_compile_only, self._modules, self._data, self._queries).result()
+                problems = pool.submit(_compile_only, os.getpid(), self._modules, self._data, self._queries).result()
             except BrokenProcessPool:
                 raise EngineError("the embedded engine crashed while compiling the policies") from None
         if problems:
@@ -244,7 +254,7 @@ class EmbeddedEngine:
                     if ok:
                         results[key] = value
                     else:
-                        failures.append(Problem("", None, f"evaluating group {key}: {value}"))
+                        failures.append(evaluation_problem(key, value, self._sources))
         except BrokenProcessPool:
             self.close()
             raise EngineError("an embedded engine worker died during evaluation (a native crash); "
@@ -260,8 +270,8 @@ class EmbeddedEngine:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self._jobs, mp_context=_context(), initializer=_init_worker,
-                                             initargs=(self._modules, self._data, self._queries))
+            self._pool = ProcessPoolExecutor(self._jobs, mp_context=context(), initializer=_init_worker,
+                                             initargs=(os.getpid(), self._modules, self._data, self._queries))
         return self._pool
 
     def close(self) -> None:
@@ -270,8 +280,9 @@ class EmbeddedEngine:
             self._pool = None
 
 
-def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
-                  ) -> list[Problem]:
+def _compile_only(parent: int, modules: Sequence[tuple[str, str]], data: Mapping[str, Any],
+                  queries: Mapping[str, str]) -> list[Problem]:
+    die_with_parent(parent)
     _stdout_to_stderr()
     try:
         Evaluator(modules, data, queries)
@@ -279,8 +290,3 @@ def _compile_only(modules: Sequence[tuple[str, str]], data: Mapping[str, Any], q
         return exc.problems
     return []
 
-
-def _context() -> Any:
-    # fork is fastest and safe here: the parent holds no regopy interpreter and no threads of ours.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(os.environ.get("CHECKER_MP_START", method))

@@ -17,7 +17,9 @@ Regenerate them with `python3 -m checker.engines.embedded_capabilities`.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checker.rego_scan import Call, Token, function_calls, keywords_used, unsupported_calls
+from checker.engines.workers import die_with_parent
+from checker.rego_scan import Call, Token, function_calls, keywords_used, tokenize, unsupported_calls
 
 KNOWN_ANSWERS_PATH = Path(__file__).with_name("known_answers.json")
 
@@ -228,7 +231,7 @@ def _run_groups(groups: Mapping[str, list[KnownAnswer]], builtin_of: Callable[[s
     native libraries are loaded beside regopy, and a self-test must not take its caller down.
     """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
+    with ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         try:
             return pool.submit(_run_groups_here, dict(groups), builtin_of).result()
         except BrokenProcessPool:
@@ -517,7 +520,36 @@ def check_policies(modules: Mapping[str, str], regopy_version: str | None = None
         for keyword, line in keywords_used(source):
             if keyword in RESTRICTED_KEYWORDS:
                 findings.append((str(path), line, keyword, f"{RESTRICTED_KEYWORDS[keyword]} — use --engine opa"))
+        findings.extend((str(path), line, text, message) for line, text, message in literal_problems(source))
     return sorted(findings, key=lambda f: (f[0], f[1], f[2]))
+
+
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)", re.DOTALL)
+
+
+def literal_problems(source: str) -> list[tuple[int, str, str]]:
+    """(line, literal, why) for literals OPA reads but the embedded engine does not read the same.
+
+    rego-cpp keeps a string literal as the text between its quotes, and checker hands it input
+    strings escaped the way json.dumps escapes them (see embedded.escaped): a literal escaped any
+    other way ("\\u00e9", "\\/") would silently compare unequal to the same text in the input.
+    A number beyond a double's range fails every evaluation with a bare "stod"."""
+    found = []
+    for token in tokenize(source):
+        if token.kind == "number" and math.isinf(float(token.text)):
+            found.append((token.line, token.text, f"the number {token.text} is beyond the embedded engine's range "
+                                                   f"(a 64-bit float) — use --engine opa"))
+        elif token.kind in ("string", "template") and token.text.startswith(("\"", "$\"")) and "\\" in token.text:
+            for match in _ESCAPE.finditer(token.text):
+                escape = match.group(1)
+                char = chr(int(escape[1:], 16)) if escape.startswith("u") else None
+                canonical = json.dumps(char, ensure_ascii=False)[1:-1] if char is not None else None
+                if (char is not None and canonical != match.group(0)) or (char is None and escape == "/"):
+                    shown = match.group(0)
+                    found.append((token.line, shown, f"the escape {shown} in a string compares unequal to the "
+                                                     f"same text in the input on the embedded engine: write the "
+                                                     f"character itself — or use --engine opa"))
+    return found
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ class GoogleConnector:
     extra = "google"
 
     def read(self, settings: ConnectorSettings) -> Snapshot:
+        if settings.options:
+            raise PlatformError("--owners does not apply to Google: its groups name their OWNERs")
         budget = RetryBudget(settings.max_wait_seconds)
         directory = Directory(_service(settings), budget)
         groups = list(directory.groups())
@@ -96,7 +98,12 @@ class Directory:
         while request is not None:
             page += 1
             response = self._execute(request, f"{what} (page {page})")
-            yield from response.get(key, [])
+            items = response.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str)
+                                                      for i in items):
+                raise PlatformError(f"Google Directory API {what} (page {page}): unusable answer: "
+                                    f"{key} is not a list of resources with ids")
+            yield from items
             request = collection.list_next(request, response)
 
     def _execute(self, request: Any, what: str) -> dict[str, Any]:

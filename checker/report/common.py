@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 
 from checker.escapes import escape_controls
-from checker.models import CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
+from checker.models import CHANGES, FAILING_CHANGES, WAIVER_RULES, Finding, RuleInfo, RunResult
 
 # What reports say about the checker's own rules (SPEC §5); policies' rules come from # METADATA.
 CHECKER_RULES: Mapping[str, RuleInfo] = {
@@ -32,13 +33,18 @@ CHECKER_RULES: Mapping[str, RuleInfo] = {
 }
 
 
-# C0 controls but tab, DEL, C1 controls, and the Unicode line and paragraph separators
-
-
 def printable(text: str) -> str:
     """One line of plain text: control characters (line breaks too) shown as escapes, so that no file name
     or message can start a line of its own in a log (a forged workflow command) or move the cursor."""
     return escape_controls(text)
+
+
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def printable_keeping_lines(text: str) -> str:
+    """Like printable, but CR and LF stay: for formats that carry line ends in their own escaped form."""
+    return "".join(part if _LINE_END.fullmatch(part) else escape_controls(part) for part in _LINE_END.split(text))
 
 
 def fail_on(result: RunResult) -> str:
@@ -63,8 +69,6 @@ def rule_ids(result: RunResult) -> list[str]:
     return sorted(result.rules) + list(WAIVER_RULES) + extra
 
 
-# diff changes that fail a run like new findings (SPEC §7)
-FAILING_CHANGES = ("introduced", "worsened")
 _LEVEL_RANK = {"deny": 0, "warn": 1}
 
 
@@ -86,8 +90,23 @@ def by_importance(findings: Iterable[Finding]) -> list[Finding]:
 
 def waiver_change(finding: Finding) -> str | None:
     """`added` or `extended` when the change grants itself the waiver that names this finding (SPEC §5)."""
-    value = getattr(finding, "waiver_change", None)
-    return value if isinstance(value, str) else None
+    return finding.waiver_change
+
+
+_REMOTE = re.compile(r"^(?:(?:https?|ssh|git)://(?:[^@/]*@)?(?P<host>[^/:]+)(?::\d+)?/|(?:[^@/]+@)?(?P<scp>[^/:]+):)"
+                     r"(?P<path>[\w.~-]+(?:/[\w.~-]+)+)/?$")
+
+
+def web_link_base(remote_url: str, commit: str) -> str | None:
+    """`https://HOST/OWNER/REPO/blob/COMMIT/` for a git remote's URL (https, ssh or scp-like; credentials
+    dropped), so a report's links open the files at the commit judged; None for what is not a web host's."""
+    match = _REMOTE.match(remote_url.strip())
+    if match is None or not re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        return None
+    host = match.group("host") or match.group("scp")
+    blob = "-/blob" if host == "gitlab.com" else "blob"
+    path = match.group("path").removesuffix(".git")
+    return f"https://{host}/{path}/{blob}/{commit}/"
 
 
 def location_text(finding: Finding) -> str:

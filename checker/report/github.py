@@ -11,19 +11,18 @@ them. A run that could not be completed prints its problems as ::error commands 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TextIO
 
 from checker.errors import Problem
-from checker.models import Finding, RunResult
+from checker.models import FAILING_CHANGES, Finding, RunResult
 from checker.report.common import (
-    FAILING_CHANGES,
     by_change,
     by_importance,
     level_counts,
     plural,
     printable,
+    printable_keeping_lines,
     rule_info,
     waiver_change,
 )
@@ -31,13 +30,12 @@ from checker.report.common import (
 COMMANDS = {"deny": "error", "warn": "warning"}
 PER_STEP = 10  # annotations of each kind GitHub shows per step
 WHERE_TO_READ = "the job summary (--format markdown) and the json and sarif formats list every finding"
-# control characters other than the line ends, which escape_data carries as %0D and %0A
-_OTHER_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def escape_data(text: str) -> str:
-    """The message after `::` (actions/toolkit escapeData), other control characters shown as escapes."""
-    text = _OTHER_CONTROL.sub(lambda m: printable(m.group()), text)
+    """The message after `::` (actions/toolkit escapeData); other control characters (and bidi
+    overrides) shown as escapes, since the runner writes the message to the log as it is."""
+    text = printable_keeping_lines(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -26,7 +26,8 @@ nav{margin:14px 0 0;font-size:13px}nav a{margin-right:14px}
 .stat.deny{border-left:5px solid var(--deny)}.stat.deny .num{color:var(--deny)}
 .stat.warn{border-left:5px solid var(--warn)}.stat.warn .num{color:var(--warn)}
 .stat.waived{border-left:5px solid var(--waived)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:22px 28px;align-items:start}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(560px,100%),1fr));gap:22px 28px;
+align-items:start}
 figure{margin:0;break-inside:avoid}figure.wide{grid-column:1/-1}
 figcaption{font-weight:600;margin:0 0 4px}figure .note{font-size:12px;margin:2px 0}
 svg.chart{max-width:100%;height:auto;display:block}
@@ -52,8 +53,13 @@ tr.st-waived td:first-child{box-shadow:inset 4px 0 var(--waived)}tr.st-waived{co
 color:#fff;background:var(--muted)}
 .badge.deny{background:var(--deny)}.badge.warn{background:var(--warn)}.badge.waived{background:var(--waived)}
 .badge.w-expired{background:var(--deny)}.badge.w-unused{background:var(--warn)}.badge.w-in-force{background:var(--ok)}
-.badge.ch-opened,.badge.ch-introduced{background:var(--deny)}.badge.ch-closed,.badge.ch-resolved{background:var(--ok)}
+.badge.ch-opened,.badge.ch-introduced,.badge.ch-worsened{background:var(--deny)}.badge.ch-closed,.badge.ch-resolved{background:var(--ok)}
 .sub,.desc{color:var(--muted);font-size:12px}.msg{white-space:pre-line;overflow-wrap:anywhere}
+tr.group-head th{background:#eef2f6;text-align:left;font-weight:400;padding:8px;white-space:normal;
+position:static;border-top:2px solid var(--line)}tr.group-head code{font-weight:700;font-size:13px}
+tr.group-head .tally{float:right;color:var(--muted);font-size:12px}
+td.message{min-width:260px}.bootstrap{margin:0 0 10px;padding:8px 10px;border-left:5px solid var(--warn);
+background:#fff4e0;font-weight:600}
 .fix{color:var(--muted);font-size:12px;margin-top:3px}.fix span{font-weight:600}
 td.where{min-width:210px;max-width:300px}
 .loc{overflow-wrap:break-word;font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
@@ -69,12 +75,25 @@ th[aria-sort=ascending] button.sort::after{content:" \\2191";color:var(--ink)}
 th[aria-sort=descending] button.sort::after{content:" \\2193";color:var(--ink)}
 footer{margin-top:36px;color:var(--muted);font-size:12px}
 [hidden]{display:none!important}
+@media (max-width:640px){
+body{padding:12px 12px 32px}h1{font-size:22px}.stat{min-width:0;flex:1 1 40%}
+table.cards thead{display:none}
+table.cards,table.cards tbody,table.cards tr,table.cards td,table.cards th{display:block;width:auto}
+table.cards tr{padding:6px 0;border-bottom:1px solid var(--line)}table.cards td{border:0;padding:2px 8px}
+table.cards td[data-label]::before{content:attr(data-label) ": ";color:var(--muted);font-size:12px}
+table.cards td:empty{display:none}table.rules td.num{display:inline-block}
+table.findings td.level,table.findings td.rule{display:inline-block}td.where,td.message{min-width:0;max-width:none}
+tr.group-head .tally{float:none;display:block}
+.controls input{width:100%}.controls label{flex:1 1 100%}
+}
 @media print{
 @page{margin:14mm 12mm}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{max-width:none;padding:0;font-size:10pt}
 nav,.controls{display:none!important}
-tr[hidden]{display:table-row!important}
+tr[hidden]{display:table-row!important}tbody[hidden]{display:table-row-group!important}
+td.where{min-width:0;max-width:200px}td.message{min-width:0}tr.group-head{break-after:avoid}
+.findings .sub,.findings .badge{font-size:8pt}th,td{padding:3px 5px}
 thead{display:table-header-group}thead th{position:static}
 tr,figure{break-inside:avoid}h2{break-after:avoid}
 a{color:inherit;text-decoration:none}
@@ -99,6 +118,9 @@ SCRIPT = """
     if (a !== "" && b !== "" && !isNaN(na) && !isNaN(nb)) { return na - nb; }
     return a < b ? -1 : (a > b ? 1 : 0);
   }
+  function isHead(row) { return row.classList.contains("group-head"); }
+  function bodyRows(body) { return Array.prototype.filter.call(body.rows, function (r) { return !isHead(r); }); }
+  // Sorts the rows of each row group (a group's findings stay under its heading).
   function sortable(table) {
     if (!table.tHead || !table.tBodies.length) { return; }
     var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
@@ -112,28 +134,36 @@ SCRIPT = """
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var body = table.tBodies[0];
-        var keyed = Array.prototype.map.call(body.rows, function (row, i) { return [keyOf(row, index), i, row]; });
-        keyed.sort(function (x, y) { return (ascending ? 1 : -1) * compare(x[0], y[0]) || x[1] - y[1]; });
-        var fragment = document.createDocumentFragment();
-        keyed.forEach(function (k) { fragment.appendChild(k[2]); });
-        body.appendChild(fragment);
+        Array.prototype.forEach.call(table.tBodies, function (body) {
+          var keyed = bodyRows(body).map(function (row, i) { return [keyOf(row, index), i, row]; });
+          keyed.sort(function (x, y) { return (ascending ? 1 : -1) * compare(x[0], y[0]) || x[1] - y[1]; });
+          var fragment = document.createDocumentFragment();
+          keyed.forEach(function (k) { fragment.appendChild(k[2]); });
+          body.appendChild(fragment);
+        });
       });
     });
   }
   function filterable(table, form) {
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+    var bodies = Array.prototype.slice.call(table.tBodies);
+    var rows = [];
+    bodies.forEach(function (body) { rows = rows.concat(bodyRows(body)); });
+    var texts = rows.map(function (row) {
+      return (row.parentNode.getAttribute("data-group") + " " + row.textContent).toLowerCase();
+    });
     var query = form.elements.namedItem("q"), state = form.elements.namedItem("status");
-    var rule = form.elements.namedItem("rule"), shown = form.elements.namedItem("shown");
+    var rule = form.elements.namedItem("rule"), change = form.elements.namedItem("change");
+    var shown = form.elements.namedItem("shown");
     function apply() {
       var q = query.value.trim().toLowerCase(), n = 0;
       rows.forEach(function (row, i) {
         var ok = (!q || texts[i].indexOf(q) >= 0) && (!state.value || row.getAttribute("data-status") === state.value)
-          && (!rule.value || row.getAttribute("data-rule") === rule.value);
+          && (!rule.value || row.getAttribute("data-rule") === rule.value)
+          && (!change || !change.value || row.getAttribute("data-change") === change.value);
         row.hidden = !ok;
         if (ok) { n += 1; }
       });
+      bodies.forEach(function (body) { body.hidden = bodyRows(body).every(function (r) { return r.hidden; }); });
       shown.value = n === rows.length ? rows.length + " findings" : n + " of " + rows.length + " findings shown";
     }
     form.addEventListener("input", apply);

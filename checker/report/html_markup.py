@@ -53,18 +53,23 @@ def parse_date(value: Any) -> dt.date | None:
 # ---------------------------------------------------------------- small markup helpers
 
 
-def table(headers: Sequence[str], rows: Iterable[str], *, css_class: str = "", table_id: str = "") -> str:
+def table(headers: Sequence[str], rows: Iterable[str], *, css_class: str = "", table_id: str = "",
+          bodies: Iterable[str] = ()) -> str:
+    """A table of `rows` in one <tbody>, or of ready-made `bodies` (several row groups)."""
     ident = f' id="{e(table_id)}"' if table_id else ""
     cls = f' class="{e(css_class)}"' if css_class else ""
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
-    return f"<table{ident}{cls}><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "</tbody></table>"
+    body = "\n".join(bodies) or "<tbody>\n" + "\n".join(rows) + "</tbody>"
+    return f"<table{ident}{cls}><thead><tr>{head}</tr></thead>\n{body}</table>"
 
 
-def cell(content: str, sort_key: object = None, css_class: str = "") -> str:
-    """A <td> whose content is already markup; sort_key orders it when the script sorts the table."""
+def cell(content: str, sort_key: object = None, css_class: str = "", label: str = "") -> str:
+    """A <td> whose content is already markup; sort_key orders it when the script sorts the table; label
+    names it where a narrow screen shows rows as cards, without the header row."""
     key = f' data-sort="{e(sort_key)}"' if sort_key is not None else ""
     cls = f' class="{e(css_class)}"' if css_class else ""
-    return f"<td{key}{cls}>{content}</td>"
+    named = f' data-label="{e(label)}"' if label else ""
+    return f"<td{key}{cls}{named}>{content}</td>"
 
 
 def badge(kind: str, text: str | None = None) -> str:

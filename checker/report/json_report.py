@@ -33,9 +33,9 @@ def document(result: RunResult) -> dict[str, Any]:
     }
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
+        doc["policy_impact"] = [finding_dict(f) for f in result.impact]
     if "observed" in result.meta:  # SPEC §7: the snapshots an --observed run judged
         doc["observed"] = result.meta["observed"]
-        doc["policy_impact"] = [finding_dict(f) for f in result.impact]
     # what diff and --history add to SPEC §7
     for key in ("base", "head", "merge_base", "base_commit", "head_commit", "policies_commit", "bootstrap",
                 "accept_new_waivers", "inventory_commit", "history", "history_changes"):

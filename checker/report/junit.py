@@ -54,7 +54,9 @@ def document(result: RunResult) -> ET.Element:
     classname = f"checker.{result.command}"
     failing = set(result.failing(fail_on(result)))
     groups = by_key(result.present, "group")
-    cases = [testcase(classname, group, findings, failing) for group, findings in sorted(groups.items())]
+    # Person-scope findings (group None, SPEC §3) form one test case of their own.
+    cases = [testcase(classname, group or "(person-scope rules)", findings, failing)
+             for group, findings in sorted(groups.items(), key=lambda item: item[0] or "")]
     others = max(result.groups - len(groups), 0)
     other = ET.Element("testcase", {"classname": classname, "name": OTHER_GROUPS, "time": "0"})
     ET.SubElement(other, "system-out").text = f"{plural(others, 'other group')} without findings\n"

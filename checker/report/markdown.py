@@ -20,6 +20,7 @@ from checker.report.common import (
     location_text,
     plural,
     printable,
+    printable_keeping_lines,
     rule_info,
     waiver_change,
 )
@@ -28,14 +29,12 @@ MAX_ROWS = 200  # table rows in the whole document
 MAX_CHARS = 60_000  # of table rows in the whole document: GitHub comments stop at 65,536 characters
 MAX_MESSAGE = 300  # characters of one message in a table cell
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
-# control characters but the line ends, which text() turns into <br>
-_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 FINDING_COLUMNS = ("level", "rule", "group", "person", "message", "location")
 
 
 def text(value: str) -> str:
     """Plain text safe in a table cell or a paragraph: no HTML, no emphasis, no column breaks."""
-    value = _CONTROL.sub(lambda m: printable(m.group()), value)
+    value = printable_keeping_lines(value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MARKDOWN_SPECIAL.sub(r"\\\1", value)
     return re.sub(r"\r\n|\r|\n", "<br>", value)

@@ -30,12 +30,6 @@ LEVEL_ORDER = {"deny": 0, "warn": 1}
 CHANGES = ("introduced", "worsened", "resolved", "unchanged")
 
 
-def waiver_change(finding: Finding) -> str | None:
-    """SPEC §5: "added" / "extended" when the change itself grants the waiver that would cover the finding."""
-    value = getattr(finding, "waiver_change", None)
-    return value if isinstance(value, str) and value else None
-
-
 def label(finding: Finding) -> str:
     return "waived" if finding.waived else finding.level
 
@@ -44,8 +38,8 @@ def message(finding: Finding) -> str:
     text = finding.message
     if finding.waived and finding.waiver:
         text += f" (waiver {finding.waiver})"
-    elif waiver_change(finding) and finding.waiver:
-        text += f" (waiver {finding.waiver}, {waiver_change(finding)} by this change)"
+    elif finding.waiver_change and finding.waiver:
+        text += f" (waiver {finding.waiver}, {finding.waiver_change} by this change)"
     return esc(text)
 
 
@@ -126,25 +120,30 @@ def audit_body(stream: TextIO, term: Terminal, result: RunResult) -> list[Findin
     return [f for f in present if not f.waived]
 
 
-def diff_header(result: RunResult) -> str:
+def diff_header(result: RunResult) -> list[tuple[str, str]]:
+    """What was compared, and which policies judged: (text, style) paragraphs, the bootstrap note first."""
     meta = result.meta
 
     def commit(key: str) -> str:
         value = meta.get(key)
         return f" ({esc(value[:12])})" if isinstance(value, str) and value else ""
 
+    lines = []
+    if meta.get("bootstrap") is True:
+        lines.append(("Bootstrap: the base has no policies, so the policies of this change judge it (--bootstrap).",
+                      "exceptions"))
     head, base = meta.get("head"), meta.get("base")
-    if not isinstance(head, str) or not isinstance(base, str):
-        return ""
-    return (f"checker diff: {esc(head)}{commit('head_commit')} against its merge base with "
-            f"{esc(base)}{commit('merge_base')}")
+    if isinstance(head, str) and isinstance(base, str):
+        judged = f"; policies from {commit('policies_commit').strip(' ()')}" if commit("policies_commit") else ""
+        lines.append((f"checker diff: {esc(head)}{commit('head_commit')} against its merge base with "
+                      f"{esc(base)}{commit('merge_base')}{judged}", "heading"))
+    return lines
 
 
 def diff_body(stream: TextIO, term: Terminal, result: RunResult, display: Display) -> list[Finding]:
-    header = diff_header(result)
-    if header:
-        para(stream, term, header, "heading")
-    exceptions = [f for f in result.findings if f.change == "introduced" and waiver_change(f)]
+    for text, style in diff_header(result):
+        para(stream, term, text, style)
+    exceptions = [f for f in result.findings if f.change == "introduced" and f.waiver_change]
     granted = set(map(id, exceptions))
     changed = {change: [f for f in result.findings if f.change == change and id(f) not in granted]
                for change in ("introduced", "worsened", "resolved", "unchanged")}
@@ -219,23 +218,21 @@ def remediation(stream: TextIO, term: Terminal, result: RunResult, findings: Ite
 
 
 def verdict(result: RunResult) -> tuple[int, str]:
-    """The exit code and the reason for it, in words."""
+    """The exit code and the findings that decide it, in words (the --fail-on level is said after them)."""
     level = result.fail_on
     if level == "never":
-        return 0, "--fail-on never: findings do not fail the run"
+        return 0, "findings never fail the run"
     failing = result.failing(level)
     kinds = {"deny": "deny", "warn": "deny or warn", "any": "open"}.get(level, level)
     if not failing:
         if result.command == "diff" and level != "any":
-            return 0, f"no {kinds} finding introduced or worsened, so --fail-on {level} passes"
-        return 0, f"no {kinds} findings, so --fail-on {level} passes"
-    verb = "fails" if len(failing) == 1 else "fail"
+            return 0, f"no {kinds} finding introduced or worsened"
+        return 0, f"no {kinds} findings"
     if result.command == "diff" and level != "any":
         changes = [f"{n} {change}" for change in ("introduced", "worsened")
                    if (n := sum(1 for f in failing if f.change == change))]
-        return 1, f"{' and '.join(changes)} {kinds} {'finding' if len(failing) == 1 else 'findings'} {verb} " \
-                  f"--fail-on {level}"
-    return 1, f"{plural(len(failing), kinds + ' finding')} {verb} --fail-on {level}"
+        return 1, f"{' and '.join(changes)} {kinds} {'finding' if len(failing) == 1 else 'findings'}"
+    return 1, plural(len(failing), f"{kinds} finding")
 
 
 def summary(stream: TextIO, term: Terminal, result: RunResult) -> None:
@@ -250,7 +247,7 @@ def summary(stream: TextIO, term: Terminal, result: RunResult) -> None:
                           if counts.get(change) or change in ("introduced", "resolved"))
     code, reason = verdict(result)
     para(stream, term, context, "muted", blank=False)
-    lines = wrap(f"Exit {code}: {reason} ({tally}).", term.width)
+    lines = wrap(f"Exit {code}: {reason} (--fail-on {result.fail_on}); {tally}.", term.width)
     start = len(f"Exit {code}")
     lines[0] = term.paint(lines[0][:start], "fails" if code else "passes") + lines[0][start:]
     stream.writelines(line + "\n" for line in lines)

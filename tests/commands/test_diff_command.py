@@ -275,7 +275,7 @@ def test_bootstrap_change_is_judged_by_its_own_policies_only_when_asked(tmp_path
     org.write({**POLICIES, **INVENTORY})
     org.commit("adopt the checker")
     code, doc, stderr = run_diff(org)
-    assert code == 2 and doc is None  # issue 9.2: never judged by its own policies by default
+    assert code == 2 and doc["error"] is True  # issue 9.2: never judged by its own policies by default
     assert "no policy folder at the tip of main" in stderr and "--bootstrap" in stderr
     code, doc, stderr = run_diff(org, "--bootstrap")
     assert code == 1
@@ -379,7 +379,7 @@ def test_a_tag_shadowing_the_base_branch_is_refused(org: GitOrg) -> None:
     org.git("merge", "-q", "main")
     org.git("tag", "origin/main", old)
     code, doc, stderr = run_diff(org, base="origin/main")
-    assert code == 2 and doc is None
+    assert code == 2 and doc["error"] is True
     assert "ambiguous" in stderr and "refs/tags/origin/main" in stderr and "refs/remotes/origin/main" in stderr
     code, _, stderr = run_diff(org, base="main", extra_head="origin/main")
     assert code == 2 and "--head 'origin/main': ambiguous" in stderr
@@ -479,7 +479,7 @@ def test_command_line_table_output(org: GitOrg) -> None:
 WAIVERS = "inventories/waivers.yaml"
 
 
-DEFAULTS = {"reason": "tracked in SEC-1", "approved_by": "eva", "expires": "9999-12-31"}
+DEFAULTS = {"reason": "tracked in SEC-1", "approved_by": "eva", "expires": "2199-12-31"}
 
 
 def waiver_file(*waivers: dict[str, str]) -> dict[str, str]:
@@ -657,3 +657,160 @@ def test_a_measure_that_is_not_a_number_fails_the_run(org: GitOrg) -> None:
     code, _, stderr = run_diff(org)
     assert code == 2
     assert "policies/group_size/group_size.rego" in stderr and "`measure` must be a number" in stderr
+
+
+# ---------------------------------------------------------------- audit and diff read the same files (issue 9.8, 9.14)
+
+EXTRA_CN = CN_REVIEW.replace("cn-review", "cn-extra")
+TRICKY = [
+    # (name, where the trick is committed, files, links {path: target}, what both must do)
+    pytest.param("upper-case suffix", "pr", {"inventories/groups/extra.YAML": EXTRA_CN}, {}, "read"),
+    pytest.param("mixed-case suffix", "pr", {"inventories/groups/extra.Yml": EXTRA_CN}, {}, "read"),
+    pytest.param("hidden folder", "pr", {"inventories/.staging/extra.yaml": EXTRA_CN}, {}, "read"),
+    pytest.param("link into a hidden folder", "pr", {"inventories/.staging/extra.yaml": EXTRA_CN},
+                 {"inventories/groups/extra.yaml": "../.staging/extra.yaml"}, "read"),
+    pytest.param("broken link", "pr", {}, {"inventories/groups/extra.yaml": "gone.yaml"}, "error"),
+    pytest.param("link leaving the folder", "pr", {}, {"inventories/groups/extra.yaml": "../../policies/data.yaml"},
+                 "error"),
+    pytest.param("symlink loop", "pr", {}, {"inventories/groups/extra.yaml": "extra.yaml"}, "error"),
+    pytest.param("two-link loop", "pr", {}, {"inventories/a.yaml": "b.yaml", "inventories/b.yaml": "a.yaml"},
+                 "error"),
+    pytest.param("hidden policy file", "main", {"policies/.extra/broken.rego": "package access.broken\n\ndeny {"},
+                 {}, "error"),
+    pytest.param("broken link among the policies", "main", {}, {"policies/extra.rego": "gone.rego"}, "error"),
+    pytest.param("policy link loop", "main", {}, {"policies/extra.rego": "extra.rego"}, "error"),
+]
+
+
+@pytest.mark.parametrize("name, where, files, links, expected", TRICKY)
+def test_audit_and_diff_read_the_same_files(org: GitOrg, monkeypatch: pytest.MonkeyPatch, name: str, where: str,
+                                            files: dict[str, str], links: dict[str, str], expected: str) -> None:
+    org.checkout(where)
+    org.write(files)
+    for path, target in links.items():
+        os.symlink(target, org.root / path)
+    org.commit(name)
+    if where == "main":
+        org.git("checkout", "-q", "-B", "pr")
+    monkeypatch.chdir(org.root)  # audit shows paths relative to the working directory: here, the repository's
+    audit = CliRunner().invoke(main, ["audit", "--as-of", AS_OF, "--format", "json", "--no-cache"])
+    code, doc, stderr = run_diff(org)
+    if expected == "error":
+        named = next(iter(links or files))
+        for run_code, run_stderr in ((code, stderr), (audit.exit_code, audit.stderr)):  # diff first
+            assert run_code == 2, run_stderr
+            assert named in run_stderr and "internal error" not in run_stderr
+        return
+    assert audit.exit_code == code == 1, (audit.stderr, stderr)
+    audited = {(f["rule"], f["group"], f["location"]["file"]) for f in json.loads(audit.stdout)["findings"]}
+    compared = {(f["rule"], f["group"], f["location"]["file"]) for f in doc["findings"] if f["change"] != "resolved"}
+    assert audited == compared
+    assert ("owner-location", "cn-extra") in {(rule, group) for rule, group, _ in compared}
+
+
+# ---------------------------------------------------------------- person-scope families are judged in diff too
+
+REACH = """\
+# METADATA
+# title: In too many groups with user data
+package access.person.reach
+
+import rego.v1
+
+deny contains {"msg": msg, "measure": n} if {
+\tn := count([g | some g in input.groups; "user_pii" in g.data_classes])
+\tn > 1
+\tmsg := sprintf("%s is in %d groups with user data", [input.person.id, n])
+}
+"""
+
+
+def test_person_scope_findings_are_introduced_and_worsened(org: GitOrg) -> None:
+    on_main(org, {"policies/person/reach/reach.rego": REACH}, "a person-scope rule")  # bob: 2 groups already
+    org.edit(CN, "members: [bob]", "members: [bob, ana]")
+    org.commit("ana joins cn-review: her second group with user data")
+    code, doc, _ = run_diff(org)
+    assert code == 1
+    reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
+    assert set(reach) == {"ana", "bob"}
+    assert (reach["ana"]["change"], reach["ana"]["group"], reach["ana"]["location"]) == (
+        "introduced", None, {"file": CN, "line": 6})  # the member entry the change added
+    assert reach["bob"]["change"] == "unchanged"
+    org.write({"inventories/groups/third.yaml": CN_REVIEW.replace("cn-review", "third").replace("owner: li",
+                                                                                                  "owner: bob")})
+    org.commit("bob owns a third group")
+    code, doc, _ = run_diff(org)
+    reach = {f["person"]: f for f in doc["findings"] if f["rule"] == "reach"}
+    assert (reach["bob"]["change"], reach["bob"]["measure"]) == ("worsened", 3)
+    assert reach["bob"]["location"]["file"] == "inventories/groups/third.yaml"
+
+
+# ---------------------------------------------------------------- the work tree (issue 10.6)
+
+
+def test_uncommitted_files_are_named_on_stderr(org: GitOrg) -> None:
+    org.write({".gitignore": "policies/local.rego\n"})
+    org.commit("ignore a local file")
+    org.edit(GROUP, *LI_JOINS)  # modified
+    org.write({"inventories/groups/new.yaml": EXTRA_CN, "policies/local.rego": "package local\n",
+               "README.md": "outside the folders\n"})
+    index = (org.root / ".git/index").read_bytes()
+    code, doc, stderr = run_diff(org)
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}  # the commit is what is compared
+    assert "3 uncommitted file(s) under inventories, policies are not part of the comparison" in stderr
+    for named in (f"{GROUP} (modified)", "inventories/groups/new.yaml (untracked)", "policies/local.rego (ignored)"):
+        assert named in stderr
+    assert "README.md" not in stderr and "--head WORKTREE" in stderr
+    assert (org.root / ".git/index").read_bytes() == index  # git status did not refresh the index
+    org.git("stash", "-q", "--all")
+    _, _, stderr = run_diff(org)
+    assert "uncommitted" not in stderr
+
+
+def test_head_worktree_compares_the_work_tree_as_it_is(org: GitOrg) -> None:
+    code, doc, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 0 and changes(doc) == {UNCHANGED_CN}, stderr
+    org.edit(GROUP, *LI_JOINS)  # not committed
+    org.write({"inventories/groups/extra.YAML": EXTRA_CN})
+    code, doc, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 1, stderr
+    assert changes(doc) == {("introduced", "member-location", "li", GROUP, 9), UNCHANGED_CN,
+                            ("introduced", "owner-location", None, "inventories/groups/extra.YAML", 2)}
+    assert doc["head"] == "WORKTREE" and doc["head_commit"] == org.git("rev-parse", "HEAD")
+    assert "uncommitted" not in stderr
+    os.symlink("gone.yaml", org.root / "inventories/broken.yaml")  # read by audit's rules: an error
+    code, _, stderr = run_diff(org, extra_head="WORKTREE")
+    assert code == 2 and "inventories/broken.yaml" in stderr and "broken symlink" in stderr
+
+
+def test_inventory_blobs_are_read_and_parsed_once_across_sides_and_runs(org: GitOrg,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12.2: the parse cache is keyed by blob id, so a warm run reads no inventory file from git."""
+    from checker import git as checker_git
+    from checker import inventory as checker_inventory
+
+    read: list[str] = []
+    parsed: list[str] = []
+    real_cat, real_parse = checker_git.Repository._cat_file, checker_inventory.parse_source
+
+    def counting_cat(self: checker_git.Repository, shas: Any) -> Any:  # the real git, counted
+        read.extend(shas)
+        return real_cat(self, shas)
+
+    def counting_parse(source: Any) -> Any:
+        parsed.append(source.path)
+        return real_parse(source)
+
+    monkeypatch.setattr(checker_git.Repository, "_cat_file", counting_cat)
+    monkeypatch.setattr(checker_inventory, "parse_source", counting_parse)
+    org.edit(GROUP, *LI_JOINS)
+    org.commit()
+    inventory_blobs = {org.git("rev-parse", f"{ref}:{path}") for ref in ("main", "pr") for path in INVENTORY}
+    first = run_diff(org, "--jobs", "1", cache=True)
+    assert first[0] == 1
+    assert sorted(parsed) == sorted([*INVENTORY, GROUP])  # 4 files, one changed: 5 distinct blobs parsed once
+    assert inventory_blobs <= set(read)
+    read.clear()
+    parsed.clear()
+    assert run_diff(org, "--jobs", "1", cache=True) == first
+    assert parsed == [] and not inventory_blobs & set(read)

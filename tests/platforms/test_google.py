@@ -217,3 +217,15 @@ def test_without_the_sdk_the_command_names_the_extra(tmp_path: Path) -> None:
     done = run_checker("snapshot", "--platform", "google", "--output", str(tmp_path / "s.json"), env=env)
     assert done.returncode == 2
     assert "pip install 'checker[google]'" in done.stderr
+
+
+def test_an_answer_without_ids_is_an_error(fake: FakeGoogle, tmp_path: Path) -> None:
+    fake.tenant.faults = [Fault(GROUPS, 200, {"kind": "admin#directory#groups", "groups": [{"email": "x@y"}]})]
+    with pytest.raises(PlatformError, match=r"groups.list \(page 1\): unusable answer: groups is not a list"):
+        connector("google").read(settings(fake, tmp_path))
+
+
+def test_an_owner_mapping_is_refused_not_ignored(fake: FakeGoogle, tmp_path: Path) -> None:
+    given = settings(fake, tmp_path)
+    with pytest.raises(PlatformError, match="--owners does not apply to Google"):
+        connector("google").read(ConnectorSettings(given.environ, api_url=fake.url, options={"a@example.com": "1"}))

@@ -168,3 +168,27 @@ def test_without_the_sdk_the_command_names_the_extra(tmp_path: Path) -> None:
     done = run_checker("snapshot", "--platform", "microsoft", "--output", str(tmp_path / "s.json"), env=env)
     assert done.returncode == 2
     assert "pip install 'checker[microsoft]'" in done.stderr
+
+
+def test_an_answer_that_is_not_a_collection_is_an_error(fake: FakeMicrosoft) -> None:
+    fake.tenant.faults = [Fault(USERS, 200, {"value": [{"displayName": "no id"}]})]
+    with pytest.raises(PlatformError, match=r"users \(page 1\): the answer is not an OData collection"):
+        connector("microsoft").read(settings(fake))
+
+
+def test_the_same_next_link_twice_ends_the_snapshot(fake: FakeMicrosoft) -> None:
+    loop = f"{fake.graph_url}/users?$skiptoken=MA=="
+    fake.tenant.faults = [Fault(USERS, 200, {"value": [], "@odata.nextLink": loop}, times=3)]
+    with pytest.raises(PlatformError, match=r"the same @odata\.nextLink came back twice"):
+        connector("microsoft").read(settings(fake))
+
+
+def test_an_owner_mapping_is_refused_not_ignored(fake: FakeMicrosoft) -> None:
+    with pytest.raises(PlatformError, match="--owners does not apply to Microsoft 365"):
+        connector("microsoft").read(ConnectorSettings(fake.environ(), api_url=fake.graph_url, options={"g": "u"}))
+
+
+def test_an_unreadable_ca_bundle_is_named(fake: FakeMicrosoft, tmp_path: Path) -> None:
+    env = {**fake.environ(), "REQUESTS_CA_BUNDLE": str(tmp_path / "missing.pem")}
+    with pytest.raises(PlatformError, match=r"missing\.pem \(REQUESTS_CA_BUNDLE / SSL_CERT_FILE\): cannot load"):
+        connector("microsoft").read(ConnectorSettings(env, api_url=fake.graph_url))

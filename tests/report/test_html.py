@@ -8,7 +8,9 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -104,7 +106,12 @@ def render(result: RunResult) -> str:
 
 
 def finding_rows(dom: Node) -> list[Node]:
-    return dom.find("table", id="findings-table").find("tbody").find_all("tr")
+    """Every finding's row, across the table's row groups (one <tbody> per group, opened by its heading)."""
+    return [row for body in group_bodies(dom) for row in body.find_all("tr") if "data-rule" in row.attrs]
+
+
+def group_bodies(dom: Node) -> list[Node]:
+    return dom.find("table", id="findings-table").find_all("tbody")
 
 
 def stats(dom: Node) -> dict[str, int]:
@@ -250,8 +257,9 @@ def test_every_finding_is_one_row_with_its_rule_metadata_and_location() -> None:
         assert finding.message in text
         assert row.get("data-status") == ("waived" if finding.waived else finding.level)
         info = RULES.get(finding.rule)
-        if info is not None:
-            assert info.title in text and info.remediation in text
+        if info is not None:  # the title as a tooltip; the remediation once, under Rules
+            assert row.find("a", href=f"#rule-{finding.rule}").get("title") == info.title
+            assert info.remediation not in text
         links = row.find_all("a", **{"class": "loc"})
         if finding.location is None:
             assert links == []
@@ -259,8 +267,23 @@ def test_every_finding_is_one_row_with_its_rule_metadata_and_location() -> None:
         (link,) = links
         assert link.text() == f"{finding.location.file}:{finding.location.line}"
         assert (link.get("data-file"), link.get("data-line")) == (finding.location.file, str(finding.location.line))
-    assert [r.get("data-status") for r in rows] == sorted((r.get("data-status") for r in rows),
-                                                          key=("deny", "warn", "waived").index), "open deny first"
+    order = ("deny", "warn", "waived").index
+    bodies = group_bodies(parse(render(result)))
+    for body in bodies:
+        statuses = [r.get("data-status") for r in body.find_all("tr") if "data-rule" in r.attrs]
+        assert statuses == sorted(statuses, key=order), "open deny first within a group"
+        assert body.find("tr", **{"class": "group-head"}).find("code").text() == body.get("data-group")
+    firsts = [min(order(r.get("data-status")) for r in b.find_all("tr") if "data-rule" in r.attrs) for b in bodies]
+    assert firsts == sorted(firsts), "groups with open deny findings first"
+    assert len(bodies) == len({f.group for f in result.findings}), "one row group per group"
+
+
+def test_group_headings_say_what_the_inventory_says_of_the_group() -> None:
+    dom = parse(render(full_result()))
+    (body,) = [b for b in group_bodies(dom) if b.get("data-group") == "lark-ttsafety-general"]
+    heading = body.find("tr", **{"class": "group-head"}).text()
+    assert "lark-ttsafety-general" in heading and "lark · chat · owner" in heading and "members" in heading
+    assert "open deny" in heading
 
 
 def test_rules_section_lists_metadata_and_counts() -> None:
@@ -305,8 +328,10 @@ def test_hostile_text_shows_up_as_text_and_never_as_markup() -> None:
     (row,) = [r for r in finding_rows(dom) if r.get("data-group") == HOSTILE_GROUP]
     assert row.get("data-person") == HOSTILE_PERSON
     text = row.text()
-    assert HOSTILE_MESSAGE in text and HOSTILE_GROUP in text and HOSTILE_PERSON in text
-    assert "Remove the member </div><script>alert(2)</script>" in text
+    assert HOSTILE_MESSAGE in text and HOSTILE_PERSON in text
+    (body,) = [b for b in group_bodies(dom) if b.get("data-group") == HOSTILE_GROUP]
+    assert HOSTILE_GROUP in body.find("tr", **{"class": "group-head"}).text()
+    assert "Remove the member </div><script>alert(2)</script>" in dom.find("tr", id="rule-member-location").text()
     assert "<script>alert" not in document and "<img" not in document
     assert HOSTILE_GROUP in [t.text() for t in dom.find_all("text")], "a chart label, as text"
     changes = dom.find("table", **{"class": "changes sortable"})
@@ -556,14 +581,105 @@ def test_example_org_headline_matches_the_json_of_the_same_run(example_run: tupl
 def test_example_org_every_json_finding_is_a_row(example_run: tuple[str, dict[str, Any]]) -> None:
     document, doc = example_run
     rows = finding_rows(parse(document))
-    expected = sorted((f["rule"], f["group"], f["person"] or "", f["waiver"] or "") for f in doc["findings"])
+    expected = sorted((f["rule"], f["group"] or "", f["person"] or "", f["waiver"] or "") for f in doc["findings"])
     assert sorted(map(row_identity, rows)) == expected
     by_identity = {row_identity(r): r for r in rows}
     for f in doc["findings"]:
-        row = by_identity[(f["rule"], f["group"], f["person"] or "", f["waiver"] or "")]
+        row = by_identity[(f["rule"], f["group"] or "", f["person"] or "", f["waiver"] or "")]
         assert f["message"] in row.text()
         link = row.find("a", **{"class": "loc"})
         assert (link.get("data-file"), int(link.get("data-line"))) == (f["location"]["file"], f["location"]["line"])
         assert (ROOT / link.get("href")).is_file(), "the relative link resolves from where the checker ran"
     for pattern in EXTERNAL:
         assert not pattern.search(document)
+
+
+# ---------------------------------------------------------------- diff reports
+
+
+
+DIFF_META: dict[str, Any] = {"base": "origin/main", "head": "HEAD", "base_commit": "a" * 40,
+                             "head_commit": "b" * 40, "merge_base": "c" * 40, "policies_commit": "a" * 40}
+
+
+def diff_result(**changes: Any) -> RunResult:
+    findings = (FINDINGS[4].with_(change="unchanged"), FINDINGS[2].with_(change="resolved"),
+                FINDINGS[0].with_(change="introduced"), FINDINGS[3].with_(change="introduced"),
+                Finding("owner-location", "deny", "lark-us-new", None, "owner works from SG",
+                               loc("inventories/groups/lark/us-new.yaml", 2), waiver="w-2026-099",
+                               change="introduced", waiver_change="added"))
+    return full_result(**{"command": "diff", "findings": findings, "meta": DIFF_META, **changes})
+
+
+def test_diff_headline_shows_refs_and_commits() -> None:
+    header = parse(render(diff_result())).find("header")
+    facts = {dt.text(): dd for div in header.find("dl").find_all("div")
+             for dt, dd in [(div.find("dt"), div.find("dd"))]}
+    assert facts["Base"].text() == "origin/main " + "a" * 12 and facts["Base"].find("code", data_commit="a" * 40)
+    assert facts["Head"].text() == "HEAD " + "b" * 12
+    assert facts["Merge base"].text() == "c" * 12 and facts["Policies from"].text() == "a" * 12
+    bootstrap = parse(render(diff_result(meta={**DIFF_META, "bootstrap": True}))).find("header")
+    assert bootstrap.find("p", **{"class": "bootstrap"}).text().startswith("Bootstrap: the base has no policies")
+    assert "Bootstrap" not in header.text()
+
+
+def test_diff_lists_introduced_first_and_offers_a_change_filter() -> None:
+    dom = parse(render(diff_result()))
+    rows = finding_rows(dom)
+    changes = [r.get("data-change") for r in rows]
+    assert changes[:3] == ["introduced"] * 3, "groups with introduced findings come first"
+    options = [o.get("value") for o in dom.find("form", id="findings-filter").find("select", name="change")
+               .find_all("option")]
+    assert options == ["", "introduced", "resolved", "unchanged"]
+    assert dom.find_all("select", name="change") and not parse(render(full_result())).find_all("select", name="change")
+
+
+def test_exceptions_the_change_grants_have_a_section_of_their_own() -> None:
+    dom = parse(render(diff_result()))
+    section = dom.find("section", id="exceptions")
+    (row,) = section.find("tbody").find_all("tr")
+    assert row.get("data-waiver") == "w-2026-099" and "added" in row.text() and "lark-us-new" in row.text()
+    assert "--accept-new-waivers" in section.text()
+    (finding,) = [r for r in finding_rows(dom) if r.get("data-waiver") == "w-2026-099"]
+    assert "added by this change, not applied" in finding.text() and finding.get("data-status") == "deny"
+    assert parse(render(full_result())).find_all("section", id="exceptions") == []
+
+
+def test_waivers_table_always_has_rule_expiry_and_reason_columns() -> None:
+    for result in (full_result(), diff_result(meta=DIFF_META)):
+        table = parse(render(result)).find("section", id="waivers").find("table")
+        headers = [th.text() for th in table.find("thead").find_all("th")]
+        assert {"Rule", "Expires", "Reason"} <= set(headers)
+        for row in table.find("tbody").find_all("tr"):
+            cells = dict(zip(headers, (td.text() for td in row.find_all("td")), strict=True))
+            assert all(cells[h] for h in ("Rule", "Expires", "Reason")), cells  # a value, or "not recorded"
+
+
+def test_a_real_diff_report_shows_refs_waivers_and_introduced_first(example_repo: Path) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=example_repo, env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "org")
+    base = git("rev-parse", "HEAD")
+    git("checkout", "-qb", "change")
+    group = example_repo / "inventories" / "groups" / "lark" / "sg-us-appeals.yaml"
+    group.write_text(group.read_text().replace("kind: case-queue", "kind: chat"), encoding="utf-8")
+    group.write_text(group.read_text().replace("data_classes: [", "data_classes: [minor_safety, "), encoding="utf-8")
+    git("commit", "-qam", "a change")
+    page = example_repo / "diff.html"
+    run = run_checker("diff", "--base", "main", "--as-of", "2026-11-29", "--format", "html", "--output", str(page),
+                      cwd=example_repo)
+    assert run.returncode == 1, run.stderr
+    dom = parse(page.read_text(encoding="utf-8"))
+    facts = {d.find("dt").text(): d.find("dd").text() for d in dom.find("header").find("dl").find_all("div")}
+    assert facts["Base"] == f"main {base[:12]}" and facts["Merge base"] == base[:12]
+    assert facts["Head"] == f"HEAD {git('rev-parse', 'HEAD')[:12]}"
+    assert finding_rows(dom)[0].get("data-change") == "introduced"
+    waivers = dom.find("section", id="waivers")
+    assert waivers.find("tbody").find_all("tr") and "not recorded" not in waivers.text()

@@ -131,7 +131,7 @@ HARNESS = """
 (function () {
   "use strict";
   var out = {}, table = document.getElementById("findings-table"), form = document.getElementById("findings-filter");
-  function rows() { return Array.prototype.slice.call(table.tBodies[0].rows); }
+  function rows() { return Array.prototype.slice.call(table.querySelectorAll("tr[data-rule]")); }
   function visible() { return rows().filter(function (r) { return !r.hidden; }); }
   function ids(list) {
     return list.map(function (r) { return [r.getAttribute("data-rule"), r.getAttribute("data-group"),
@@ -153,6 +153,16 @@ HARNESS = """
   set("rule", "", "change");
   set("q", "", "input");
   out.all = visible().length;
+  set("status", "waived", "change");
+  out.waivedGroups = Array.prototype.filter.call(table.tBodies, function (b) { return !b.hidden; }).map(
+    function (b) { return b.getAttribute("data-group"); });
+  set("status", "", "change");
+  var change = form.elements.namedItem("change");
+  if (change) {
+    set("change", "introduced", "change");
+    out.introduced = ids(visible());
+    set("change", "", "change");
+  }
   var header = table.tHead.rows[0].cells[2];
   header.querySelector("button.sort").click();
   out.ascending = ids(rows());
@@ -190,10 +200,68 @@ def test_sorting_and_filtering_work_in_the_browser(tmp_path: Path) -> None:
     assert result["search"] == ids(li_wei) and len(li_wei) == 3
     assert result["searchAndRule"] == ids([r for r in li_wei if r.get("data-rule") == "training-expired"])
     assert result["all"] == len(original)
-    ascending = sorted(original, key=lambda r: r.get("data-group").lower())
-    assert result["ascending"] == ids(ascending) and result["ariaAscending"] == "ascending"
-    assert result["descending"] == ids(sorted(ascending, key=lambda r: r.get("data-group").lower(), reverse=True))
-    assert result["ariaDescending"] == "descending"
+    assert result["waivedGroups"] == [r.get("data-group") for r in original if r.get("data-status") == "waived"], \
+        "groups with no row left to show are hidden too"
+    # Sorting orders the rows of each group (by person here, the third column); groups stay where they are.
+    groups = list(dict.fromkeys(r.get("data-group") for r in original))
+
+    def by_person(reverse: bool) -> list[Any]:
+        return [row for g in groups for row in sorted((r for r in original if r.get("data-group") == g),
+                                                      key=lambda r: r.get("data-person").lower(), reverse=reverse)]
+
+    assert result["ascending"] == ids(by_person(False)) and result["ariaAscending"] == "ascending"
+    assert result["descending"] == ids(by_person(True)) and result["ariaDescending"] == "descending"
+
+
+def test_a_diff_report_filters_by_change_in_the_browser(tmp_path: Path) -> None:
+    findings = tuple(f.with_(change=c) for f, c in zip(FINDINGS, ("introduced", "resolved", "unchanged") * 9,
+                                                          strict=False))
+    document = render(full_result(command="diff", findings=findings))
+    page = tmp_path / "diff.html"
+    page.write_text(with_harness(document), encoding="utf-8")
+    seen = visit(page, tmp_path, "--dump-dom")
+    assert seen.console == [] and seen.requests == []
+    result: dict[str, Any] = json.loads(body_attributes(seen.dom)["data-test-result"] or "{}")
+    expected = [list(row_identity(r)) for r in finding_rows(parse(document)) if r.get("data-change") == "introduced"]
+    assert result["introduced"] == expected and expected
+
+
+# A page that shows the report in a 420-pixel frame (headless Chromium's own window is at least 500 wide) and
+# leaves on <body> how wide the report lays out in it, to see whether anything sticks out of a narrow screen.
+FRAME = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="report" src="example.html" width="420" height="900" style="border:0"></iframe>
+<script>
+var frame = document.getElementById("report");
+function measure() {
+  var root = frame.contentDocument.documentElement;
+  if (!frame.contentDocument.body || frame.contentDocument.body.getAttribute("data-ready") !== "true") {
+    setTimeout(measure, 50); return;
+  }
+  document.body.setAttribute("data-widths", JSON.stringify({page: root.scrollWidth, view: root.clientWidth}));
+}
+frame.addEventListener("load", measure);
+</script></body></html>"""
+
+
+def test_example_org_report_fits_a_420_pixel_screen_and_prints_in_few_pages(tmp_path: Path) -> None:
+    page = tmp_path / "example.html"
+    run = run_checker("audit", "--as-of", "2026-11-29", "--no-cache", "--format", "html", "--output", str(page))
+    assert run.returncode == 1, run.stderr
+    frame = tmp_path / "frame.html"
+    frame.write_text(FRAME, encoding="utf-8")
+    seen = visit(frame, tmp_path, "--dump-dom", "--allow-file-access-from-files", "--virtual-time-budget=5000")
+    widths = json.loads(body_attributes(seen.dom).get("data-widths") or "{}")
+    assert widths.get("view") == 420 and widths["page"] <= 420, widths
+    shot = tmp_path / "narrow.png"
+    visit(frame, tmp_path, f"--screenshot={shot}", "--allow-file-access-from-files", "--window-size=500,900")
+    assert png_size(shot) == (500, 900)
+    pdf = tmp_path / "report.pdf"
+    visit(page, tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert 1 < pages <= 12, f"{pages} pages"  # 20 before findings were grouped and remediation said once
+    keep = os.environ.get("CHECKER_REPORT_SCREENSHOT")
+    if keep:
+        shutil.copyfile(shot, keep.replace(".png", "") + "-420.png")
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -116,14 +116,7 @@ def test_a_file_name_with_backticks_and_html_stays_in_its_cell() -> None:
 
 
 def test_exceptions_this_change_grants_have_a_section_of_their_own() -> None:
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class Granted(Finding):  # stands for the gate's field until models.Finding has it
-        waiver_change: str | None = None
-
-    base = member_sg(change="introduced", waiver="w-new")
-    granted = Granted(**{**base.__dict__, "waiver_change": "added"})
+    granted = member_sg(change="introduced", waiver="w-new", waiver_change="added")
     text = md(RunResult("diff", "2026-11-29", ENGINE, 1, 1, (granted, training(change="introduced")), RULES))
     section = text[text.index("### Exceptions this change grants (1)"):]
     assert "| `w-new` | added | deny |" in section

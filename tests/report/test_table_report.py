@@ -33,12 +33,6 @@ from checker.report.terminal import cells, wrap
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@dataclasses.dataclass(frozen=True)
-class GrantedFinding(Finding):
-    """A Finding with SPEC §5's `waiver_change`, for the section of exceptions a change grants itself."""
-
-    waiver_change: str | None = None
-
 
 def hostile(**changes: object) -> Finding:
     """Escape sequences, a forged workflow command and a bidi override, in a message and a file name."""
@@ -68,7 +62,7 @@ def full_diff() -> RunResult:
         member_sg(change="introduced"),
         owner_cn(change="worsened", message="group lark-cn-ops-review holds sensitive data (government_id) for "
                                             "users in US but its owner zhang.min works from CN"),
-        GrantedFinding("owner-location", "deny", "lark-us-new", None,
+        Finding("owner-location", "deny", "lark-us-new", None,
                        "group lark-us-new holds sensitive data for users in US but its owner works from SG",
                        loc("inventories/groups/lark/us-new.yaml", 2), waiver="w-2026-099", change="introduced",
                        waiver_change="added"),
@@ -77,7 +71,7 @@ def full_diff() -> RunResult:
         waived(change="unchanged"),
     )
     meta = {"base": "origin/main", "head": "HEAD", "base_commit": "a" * 40, "head_commit": "b" * 40,
-            "merge_base": "c" * 40}
+            "merge_base": "c" * 40, "policies_commit": "a" * 40}
     return RunResult("diff", "2026-11-29", ENGINE, 12, 30, findings, RULES, meta=meta)
 
 
@@ -133,25 +127,31 @@ def test_remediation_once_per_rule_of_open_findings() -> None:
 
 def test_last_line_says_why_the_run_exits() -> None:
     assert rendered(audit_result(), 120).splitlines()[-1] == (
-        "Exit 1: 4 deny findings fail --fail-on deny (4 deny, 3 warn, 1 waived).")
+        "Exit 1: 4 deny findings (--fail-on deny); 4 deny, 3 warn, 1 waived.")
     warn = dataclasses.replace(audit_result(), fail_on="warn")
-    assert rendered(warn, 120).splitlines()[-1].startswith("Exit 1: 7 deny or warn findings fail --fail-on warn")
+    assert rendered(warn, 120).splitlines()[-1].startswith("Exit 1: 7 deny or warn findings (--fail-on warn); ")
     never = dataclasses.replace(audit_result(), fail_on="never")
-    assert rendered(never, 120).splitlines()[-1].startswith("Exit 0: --fail-on never")
+    assert rendered(never, 120).splitlines()[-1] == (
+        "Exit 0: findings never fail the run (--fail-on never); 4 deny, 3 warn, 1 waived.")
     assert rendered(clean_diff_result(), 120).splitlines()[-1] == (
-        "Exit 0: no deny finding introduced or worsened, so --fail-on deny passes (0 introduced, 1 resolved, "
-        "1 unchanged).")
+        "Exit 0: no deny finding introduced or worsened (--fail-on deny); 0 introduced, 1 resolved, 1 unchanged.")
+    assert rendered(full_diff(), 120).splitlines()[-1] == (
+        "Exit 1: 2 introduced and 1 worsened deny findings (--fail-on deny); 2 introduced, 1 worsened, 1 resolved, "
+        "2 unchanged.")
 
 
 def test_diff_sections_in_order_and_unchanged_collapsed() -> None:
     text = rendered(full_diff(), 120)
-    order = ["checker diff: HEAD (bbbbbbbbbbbb) against its merge base with origin/main (cccccccccccc)",
+    order = ["checker diff: HEAD (bbbbbbbbbbbb) against its merge base with origin/main (cccccccccccc); policies "
+             "from aaaaaaaaaaaa",
              "Introduced (1)", "Worsened (1)", "Exceptions this change grants (1)", "Resolved (1)",
              "Unchanged: 2 findings"]
     positions = [text.index(title) for title in order]
     assert positions == sorted(positions)
     assert "w-2026-099, added by this change" in text
     assert "mei.chen" not in text.split("How to fix")[0], "unchanged findings are counted, not listed"
+    bootstrap = dataclasses.replace(full_diff(), meta={**full_diff().meta, "bootstrap": True})
+    assert rendered(bootstrap, 120).startswith("Bootstrap: the base has no policies")
     shown = rendered(full_diff(), 120, show_unchanged=True)
     assert "Unchanged (2)" in shown and "mei.chen" in shown
 

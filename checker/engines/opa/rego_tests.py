@@ -50,13 +50,15 @@ def distinct_test_rules(modules: Sequence[Module]) -> dict[str, tuple[str, list[
 
 def _distinct_tests(module: Module, seen: dict[tuple[str | None, str], int]) -> tuple[str, list[RegoTest]]:
     tests: list[RegoTest] = []
+    line = [1, 0]  # the line at offset line[1], counted on from the previous match (linear overall)
 
     def rename(match: re.Match[str]) -> str:
         name = match.group(1)
         count = seen[module.package, name] = seen.get((module.package, name), -1) + 1
         uploaded = name if count == 0 else f"{name}{DUPLICATE_TEST_SUFFIX}{count:02d}"
-        tests.append(RegoTest(name if count == 0 else f"{name}#{count:02d}", uploaded,
-                              module.source.count("\n", 0, match.start()) + 1,
+        line[0] += module.source.count("\n", line[1], match.start())
+        line[1] = match.start()
+        tests.append(RegoTest(name if count == 0 else f"{name}#{count:02d}", uploaded, line[0],
                               module.source.startswith("[", match.end())))
         return uploaded
 

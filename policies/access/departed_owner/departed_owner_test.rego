@@ -1,8 +1,10 @@
 # Unit tests for access.departed_owner, run by `opa test policies/`. The
 # table-driven cases in departed_owner_test.yaml run on every engine.
-package access.departed_owner
+package access.departed_owner_test
 
 import rego.v1
+
+import data.access.departed_owner
 
 mei := {"id": "mei.chen", "location": "US", "employment": "employee", "status": "active"}
 
@@ -19,7 +21,7 @@ mk_input(classes, owner, members) := {"as_of": "2026-11-29", "group": {
 }}
 
 test_departed_owner_of_a_sensitive_group if {
-	findings := deny with input as mk_input(["user_pii"], gone, [gone, mei])
+	findings := departed_owner.deny with input as mk_input(["user_pii"], gone, [gone, mei])
 	count(findings) == 1
 	some msg in findings
 	contains(msg, "old.hand")
@@ -27,20 +29,20 @@ test_departed_owner_of_a_sensitive_group if {
 }
 
 test_active_owner if {
-	count(deny) == 0 with input as mk_input(["user_pii"], mei, [mei])
+	count(departed_owner.deny) == 0 with input as mk_input(["user_pii"], mei, [mei])
 }
 
 test_owner_without_status_is_active if {
 	joe := {"id": "joe.park", "location": "US", "employment": "employee"}
-	count(deny) == 0 with input as mk_input(["user_pii"], joe, [joe])
+	count(departed_owner.deny) == 0 with input as mk_input(["user_pii"], joe, [joe])
 }
 
 test_departed_owner_of_a_non_sensitive_group if {
-	count(deny) == 0 with input as mk_input(["public", "internal"], gone, [gone, mei])
+	count(departed_owner.deny) == 0 with input as mk_input(["public", "internal"], gone, [gone, mei])
 }
 
 test_departed_member if {
-	count(deny) == 0 with input as mk_input(["government_id"], mei, [mei, gone])
+	count(departed_owner.deny) == 0 with input as mk_input(["government_id"], mei, [mei, gone])
 }
 
 test_departed_owner_without_jurisdictions if {
@@ -52,5 +54,5 @@ test_departed_owner_without_jurisdictions if {
 		"owner": gone,
 		"members": [gone],
 	}}
-	count(deny) == 1 with input as inp
+	count(departed_owner.deny) == 1 with input as inp
 }

@@ -19,7 +19,7 @@ deny contains {"msg": msg, "person": p.id} if {
 	g := input.group
 	restricted := groups.employees_only_classes(g)
 	count(restricted) > 0
-	some p in groups.everyone
+	some p in groups.people(g)
 	employment := object.get(p, "employment", "unknown")
 	employment != "employee"
 	msg := sprintf(

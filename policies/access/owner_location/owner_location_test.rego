@@ -1,8 +1,10 @@
 # Unit tests for access.owner_location, run by `opa test policies/`. The
 # table-driven cases in owner_location_test.yaml run on every engine.
-package access.owner_location
+package access.owner_location_test
 
 import rego.v1
+
+import data.access.owner_location
 
 person(id, location) := {
 	"id": id,
@@ -30,7 +32,7 @@ li := person("li.wei", "CN")
 mei := person("mei.chen", "US")
 
 test_owner_outside_the_us_holding_us_government_ids if {
-	findings := deny with input as mk_input(["government_id"], ["US"], li, [li, mei])
+	findings := owner_location.deny with input as mk_input(["government_id"], ["US"], li, [li, mei])
 	count(findings) == 1
 	some msg in findings
 	contains(msg, "g1")
@@ -39,44 +41,44 @@ test_owner_outside_the_us_holding_us_government_ids if {
 }
 
 test_owner_in_the_us_holding_us_government_ids if {
-	count(deny) == 0 with input as mk_input(["government_id", "user_pii"], ["US"], mei, [mei, li])
+	count(owner_location.deny) == 0 with input as mk_input(["government_id", "user_pii"], ["US"], mei, [mei, li])
 }
 
 test_owner_in_the_only_location_eu_and_gb_share if {
 	ana := person("ana.ruiz", "IE")
-	count(deny) == 0 with input as mk_input(["user_pii"], ["EU", "GB"], ana, [ana])
+	count(owner_location.deny) == 0 with input as mk_input(["user_pii"], ["EU", "GB"], ana, [ana])
 }
 
 test_owner_approved_by_one_jurisdiction_only if {
 	karl := person("karl.weber", "DE")
-	count(deny) == 1 with input as mk_input(["financial"], ["EU", "GB"], karl, [karl])
+	count(owner_location.deny) == 1 with input as mk_input(["financial"], ["EU", "GB"], karl, [karl])
 }
 
 test_jurisdictions_without_a_common_location if {
-	findings := deny with input as mk_input(["government_id"], ["US", "SG"], mei, [mei])
+	findings := owner_location.deny with input as mk_input(["government_id"], ["US", "SG"], mei, [mei])
 	count(findings) == 1
 	some msg in findings
 	endswith(msg, ": none")
 }
 
 test_non_sensitive_group if {
-	count(deny) == 0 with input as mk_input(["public", "internal"], ["US"], li, [li])
+	count(owner_location.deny) == 0 with input as mk_input(["public", "internal"], ["US"], li, [li])
 }
 
 test_absent_data_classes if {
 	inp := without(mk_input(["user_pii"], ["US"], li, [li]), "data_classes")
-	count(deny) == 0 with input as inp
+	count(owner_location.deny) == 0 with input as inp
 }
 
 test_absent_subject_jurisdictions_is_another_rule if {
 	inp := without(mk_input(["user_pii"], ["US"], li, [li]), "subject_jurisdictions")
-	count(deny) == 0 with input as inp
+	count(owner_location.deny) == 0 with input as inp
 }
 
 test_empty_subject_jurisdictions_is_another_rule if {
-	count(deny) == 0 with input as mk_input(["user_pii"], [], li, [li])
+	count(owner_location.deny) == 0 with input as mk_input(["user_pii"], [], li, [li])
 }
 
 test_unlisted_owner_is_checked if {
-	count(deny) == 1 with input as mk_input(["user_pii"], ["US"], li, [mei])
+	count(owner_location.deny) == 1 with input as mk_input(["user_pii"], ["US"], li, [mei])
 }

@@ -19,7 +19,7 @@ import data.lib.text
 deny contains {"msg": msg, "measure": size} if {
 	g := input.group
 	limit := groups.size_limit(g)
-	size := count(groups.everyone)
+	size := count(groups.people(g))
 	size > limit
 	msg := sprintf(
 		"group %s has %d members, more than the %d allowed for a group holding %s data",

@@ -4,11 +4,11 @@
 # function takes the group (input.group, SPEC §3) or one of its person records
 # explicitly, so that the families and the tests can call it with any value.
 #
-# Only built-ins that behave the same on OPA and on the embedded engine are used:
-# count, object.get, array.concat, is_string, regex.match, split, to_number, floor,
-# sum and sprintf (with %s for strings taken from the input or the data and %d for
-# whole numbers; lists reach messages through lib.text.listing, never as %v). min, max, sort, concat, format_int and the time.*
-# parsers are avoided on purpose: the embedded engine gets some of their cases wrong.
+# Only built-ins the embedded engine evaluates like OPA are used (the checker refuses
+# others, see checker/engines/embedded_capabilities.py): no min, max or sort, which get
+# numbers wrong there; time.parse_ns with the "2006-01-02" layout only; concat over arrays,
+# format_int in base 10, and sprintf with plain verbs for strings and whole numbers (lists
+# reach messages through lib.text.listing, in words).
 package lib.groups
 
 import rego.v1

@@ -1,0 +1,56 @@
+"""`checker diff` with person-scope rules (SPEC §3, §7) on a real git repository and the shipped pack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from checker.cli import main
+from tests.conftest import ROOT
+from testing.gitorg import GitOrg
+
+AS_OF = "2026-11-29"
+PEOPLE = """\
+people:
+  - {id: ana, location: US, employment: employee, trainings: {privacy: 2026-10-01}}
+  - {id: bob, location: US, employment: employee, trainings: {privacy: 2026-10-01}}
+"""
+
+
+def group_file(number: int, members: str) -> str:
+    return (f"groups:\n  - id: g{number:02d}\n    platform: lark\n    kind: document-space\n    owner: ana\n"
+            f"    members:\n{members}    data_classes: [user_pii]\n    subject_jurisdictions: [US]\n"
+            "    reviewed: {on: 2026-11-01, by: ana}\n")
+
+
+def diff_json(org: GitOrg) -> tuple[int, dict]:  # type: ignore[type-arg]
+    result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF,
+                                       "--format", "json", "--no-cache"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_joining_a_thirteenth_sensitive_group_introduces_one_reach_finding_at_the_added_entry(
+        tmp_path: Path) -> None:
+    org = GitOrg(tmp_path / "repo")
+    shutil.copytree(ROOT / "policies", org.root / "policies")
+    files = {"inventories/people.yaml": PEOPLE}
+    for number in range(1, 13):
+        files[f"inventories/g{number:02d}.yaml"] = group_file(number, "      - ana\n      - bob\n")
+    files["inventories/g13.yaml"] = group_file(13, "      - ana\n")
+    org.write(files)
+    org.commit("twelve sensitive groups for bob, thirteen for ana")
+    org.branch("pr")
+    org.edit("inventories/g13.yaml", "      - ana\n", "      - ana\n      - bob\n")
+    org.commit("bob joins g13")
+
+    code, doc = diff_json(org)
+
+    failing = [f for f in doc["findings"] if f["change"] in ("introduced", "worsened")]
+    assert [(f["rule"], f["group"], f["person"], f["location"]) for f in failing] == [
+        ("sensitive-reach", None, "bob", {"file": "inventories/g13.yaml", "line": 8})]
+    assert failing[0]["level"] == "warn" and code == 0  # a warn does not fail --fail-on deny
+    unchanged = {(f["rule"], f["person"]) for f in doc["findings"] if f["change"] == "unchanged"}
+    assert ("sensitive-reach", "ana") in unchanged
