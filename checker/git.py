@@ -202,10 +202,15 @@ class Repository:
             if self.root is None:
                 raise GitError(f"{option} {folder}: a bare repository has no working tree; give the folder "
                                "relative to the repository root")
-            try:
-                rel = folder.resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                raise GitError(f"{option} {folder}: not inside the repository {self.root}") from None
+            # The path below the repository root is taken as written, never through the work tree's
+            # symlinks: the work tree is the change under review, and a link there (`policies -> weak`)
+            # must not choose which folder git reads. Only the way to the root may go through links.
+            absolute = Path(posixpath.normpath(folder.as_posix()))
+            real_root = self.root.resolve()
+            anchor = next((a for a in reversed((absolute, *absolute.parents)) if a.resolve() == real_root), None)
+            if anchor is None:
+                raise GitError(f"{option} {folder}: not inside the repository {self.root}")
+            rel = absolute.relative_to(anchor).as_posix()
         else:
             rel = posixpath.normpath(folder.as_posix())
         rel = "" if rel == "." else rel

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from testing.gitorg import GitOrg
 from tests.conftest import ROOT, run_checker
 
@@ -75,3 +77,33 @@ def test_oversized_group_that_shrinks_still_passes(tmp_path: Path) -> None:
     code, doc = _diff(org)
     assert code == 0, doc
     assert _changes(doc) == {("unchanged", "sensitive-group-size", "big")}
+
+
+# ---------------------------------------------------------------- which folders are compared
+
+
+@pytest.mark.parametrize("folder", ["inventories", "policies"])
+def test_a_link_in_the_work_tree_does_not_choose_the_folder_compared(tmp_path: Path, folder: str) -> None:
+    """action.yml passes --inventories and --policies as absolute paths into the checkout, which is
+    the pull request's. Resolving their symlinks there let the change pick the folder read from git:
+    `inventories -> other` (a folder an earlier, ungated change filled with the same violation) made
+    the added violation `unchanged`; `policies -> weak` would have the base tip's weak folder judge.
+    The paths are taken as written, so git finds a symlink where the folder should be: exit 2."""
+    weak = "package access.nothing\n\nimport rego.v1\n\ndeny contains msg if {\n\tfalse\n\tmsg := \"\"\n}\n"
+    org = _org(tmp_path / "repo", {"inventories/people.yaml": _people(3),
+                                   "other/people.yaml": _people(3).replace("p0002\n    location: US",
+                                                                           "p0002\n    location: CN"),
+                                   "other/g.yaml": _group("g", ["p0000", "p0001", "p0002"], "user_pii"),
+                                   "weak/data.yaml": (ROOT / "policies/data.yaml").read_text(),
+                                   "weak/nothing.rego": weak})
+    org.git("rm", "-q", "-r", folder)
+    (org.root / folder).symlink_to("other" if folder == "inventories" else "weak")
+    if folder == "policies":
+        org.write({"inventories/g.yaml": _group("g", ["p0000", "p0001", "p0002"], "user_pii")})
+        org.edit("inventories/people.yaml", "id: p0002\n    location: US", "id: p0002\n    location: CN")
+    org.commit("the folder becomes a link")
+    proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache",
+                       "--jobs", "1", "--inventories", str(org.root / "inventories"),
+                       "--policies", str(org.root / "policies"), cwd=org.root)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{folder} is a symlink" in proc.stderr
