@@ -107,3 +107,54 @@ def test_a_link_in_the_work_tree_does_not_choose_the_folder_compared(tmp_path: P
                        "--policies", str(org.root / "policies"), cwd=org.root)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{folder} is a symlink" in proc.stderr
+
+
+# ---------------------------------------------------------------- variants that held (kept as regressions)
+
+_WAIVER = ("waivers:\n  - id: w1\n    rule: member-location\n    group: g\n    person: p0002\n    reason: moving\n"
+           "    approved_by: p0001\n    expires: 2027-01-31\n")
+
+
+def _abroad(text: str, *ids: str) -> str:
+    for pid in ids:
+        text = text.replace(f"id: {pid}\n    location: US", f"id: {pid}\n    location: CN")
+    return text
+
+
+def _widen_waiver(org: GitOrg) -> None:
+    """p0003 (abroad) joins; the waiver for p0002 alone loses its `person`."""
+    org.write({"inventories/g.yaml": _group("g", ["p0000", "p0001", "p0002", "p0003"], "user_pii")})
+    org.edit("inventories/w.yaml", "    person: p0002\n", "")
+
+
+def _rename_group_and_waiver(org: GitOrg) -> None:
+    """The group and its waiver renamed together, to shed the finding's identity."""
+    org.write({"inventories/g.yaml": _group("g2", ["p0000", "p0001", "p0002"], "user_pii")})
+    org.edit("inventories/w.yaml", "group: g\n", "group: g2\n")
+
+
+def _rename_person_and_waiver(org: GitOrg) -> None:
+    """The waived person's id changes, and the waiver follows it."""
+    for rel in ("inventories/people.yaml", "inventories/g.yaml"):
+        org.edit(rel, "p0002", "p9002")
+    org.edit("inventories/w.yaml", "person: p0002", "person: p9002")
+
+
+def _case_only_suffix(org: GitOrg) -> None:
+    """p0003 joins in a file renamed to .YAML (once skipped: its groups dropped in silence)."""
+    org.git("mv", "inventories/g.yaml", "inventories/g.YAML")
+    org.write({"inventories/g.YAML": _group("g", ["p0000", "p0001", "p0002", "p0003"], "user_pii")})
+
+
+@pytest.mark.parametrize("change", [_widen_waiver, _rename_group_and_waiver, _rename_person_and_waiver,
+                                    _case_only_suffix])
+def test_a_waived_violation_cannot_be_carried_into_a_new_one(tmp_path: Path, change: Any) -> None:
+    org = _org(tmp_path / "repo", {"inventories/people.yaml": _abroad(_people(4), "p0002", "p0003"),
+                                   "inventories/g.yaml": _group("g", ["p0000", "p0001", "p0002"], "user_pii"),
+                                   "inventories/w.yaml": _WAIVER})
+    change(org)
+    org.commit("the change")
+    code, doc = _diff(org)
+    assert code == 1, doc
+    failing = [f for f in doc["findings"] if f["change"] in ("introduced", "worsened") and f["level"] == "deny"]
+    assert failing and not any(f["waived"] for f in failing)
