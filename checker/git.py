@@ -97,7 +97,10 @@ class Repository:
         # The warning is what git itself says about ambiguity; force it on whatever the user's config.
         status, out, err = self._git("-c", "core.warnAmbiguousRefs=true", "rev-parse", "--verify",
                                      "--end-of-options", f"{ref}^{{commit}}")
-        ambiguous = _AMBIGUOUS.findall(err)
+        # A full object id always names the object, whatever refs share its name (git warns, then takes
+        # the object): refusing it would let anyone who can push a tag named like the base commit's id
+        # stop every pull request's gate (exit 2), when that id is exactly what CI passes.
+        ambiguous = [] if _SHA.fullmatch(ref.lower()) else _AMBIGUOUS.findall(err)
         if ambiguous:
             names = "; ".join(f"{name!r} names {' and '.join(self._candidates(name))}" for name in ambiguous)
             raise GitError(f"{option} {ref!r}: ambiguous: {names}; pass a full ref name (refs/heads/..., "

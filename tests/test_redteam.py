@@ -158,3 +158,31 @@ def test_a_waived_violation_cannot_be_carried_into_a_new_one(tmp_path: Path, cha
     assert code == 1, doc
     failing = [f for f in doc["findings"] if f["change"] in ("introduced", "worsened") and f["level"] == "deny"]
     assert failing and not any(f["waived"] for f in failing)
+
+
+# ---------------------------------------------------------------- refs
+
+
+def test_a_tag_named_like_the_base_commit_id_does_not_stop_the_gate(tmp_path: Path) -> None:
+    """CI passes the base commit's full id. A tag pushed with that id as its name made git warn that the
+    name is ambiguous, and the gate refused every pull request against that base (exit 2, asking for the
+    commit id it was given). A full id names the object whatever refs share its name: the run goes on,
+    and judges the change."""
+    org = _org(tmp_path / "repo", {"inventories/people.yaml": _abroad(_people(3), "p0002"),
+                                   "inventories/g.yaml": _group("g", ["p0000", "p0001"], "user_pii")})
+    base = org.git("rev-parse", "main")
+    org.git("tag", base, "pr")  # names the branch point's id, points elsewhere
+    org.write({"inventories/g.yaml": _group("g", ["p0000", "p0001", "p0002"], "user_pii")})
+    org.commit("p0002 (abroad) joins")
+    proc = run_checker("diff", "--base", base, "--repo", str(org.root), "--as-of", AS_OF, "--format", "json",
+                       "--no-cache", "--jobs", "1")
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["merge_base"] == base
+
+
+def test_an_ambiguous_branch_name_is_still_refused(tmp_path: Path) -> None:
+    org = _org(tmp_path / "repo", {"inventories/people.yaml": _people(2),
+                                   "inventories/g.yaml": _group("g", ["p0000", "p0001"], "user_pii")})
+    org.git("tag", "main", "pr")
+    proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache")
+    assert proc.returncode == 2 and "ambiguous" in proc.stderr
