@@ -186,3 +186,23 @@ def test_an_ambiguous_branch_name_is_still_refused(tmp_path: Path) -> None:
     org.git("tag", "main", "pr")
     proc = run_checker("diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF, "--no-cache")
     assert proc.returncode == 2 and "ambiguous" in proc.stderr
+
+
+# ---------------------------------------------------------------- open: a spec question for the lead
+
+
+@pytest.mark.xfail(strict=True, reason="SPEC §5 lets a waiver the change leaves as it is apply as usual, even to a "
+                                       "finding the change raised from warn to deny (or worsened)")
+def test_a_waiver_reviewed_for_a_warning_does_not_cover_the_deny_a_change_makes_of_it(tmp_path: Path) -> None:
+    """departed-member is a warning in a group without sensitive data; a waiver for it is cheap to grant.
+    The change puts government ids into that group: the finding becomes a deny (`introduced`), and the
+    old waiver still suppresses it, so the gate passes."""
+    people = _people(3).replace("id: p0002\n    location: US\n    employment: employee",
+                                "id: p0002\n    location: US\n    employment: employee\n    status: departed")
+    waiver = _WAIVER.replace("member-location", "departed-member")
+    org = _org(tmp_path / "repo", {"inventories/people.yaml": people, "inventories/w.yaml": waiver,
+                                   "inventories/g.yaml": _group("g", ["p0000", "p0001", "p0002"], "internal")})
+    org.write({"inventories/g.yaml": _group("g", ["p0000", "p0001", "p0002"], "government_id")})
+    org.commit("government ids in the group")
+    code, doc = _diff(org)
+    assert code == 1, doc
