@@ -160,11 +160,11 @@ def _break(policies: Path, relative: str, old: str, new: str) -> int:
 ])
 def test_a_bad_policy_exits_2_naming_the_file_and_line(shim: OpaRestShim, example_repo: Path, old: str, new: str,
                                                         expected: str) -> None:
-    line = _break(example_repo / "policies", "departed_owner/departed_owner.rego", old, new)
+    line = _break(example_repo / "policies", "access/departed_owner/departed_owner.rego", old, new)
     proc = audit(opa_flags(shim), Path("inventories"), Path("policies"), cwd=example_repo)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stdout == ""
-    assert re.search(rf"checker: error: policies/departed_owner/departed_owner\.rego:{line}: {expected}",
+    assert json.loads(proc.stdout)["error"] is True  # --format json: the problems, never findings
+    assert re.search(rf"checker: error: policies/access/departed_owner/departed_owner\.rego:{line}: {expected}",
                      proc.stderr), proc.stderr
     assert NAMESPACE_PREFIX not in proc.stderr and WRAPPER_PREFIX not in proc.stderr
     assert server_state(shim) == ([], {})  # the modules that did get in were removed again
@@ -310,7 +310,7 @@ def test_an_evaluation_error_names_the_group_file_and_line(shim: OpaRestShim, ex
     family.mkdir()
     (family / "numbered_description.rego").write_text(RUNTIME_ERROR_FAMILY, encoding="utf-8")
     proc = audit(opa_flags(shim), Path("inventories"), Path("policies"), cwd=example_repo)
-    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.returncode == 2 and json.loads(proc.stdout)["error"] is True
     assert ("checker: error: policies/numbered_description/numbered_description.rego:10: evaluating group "
             "lark-us-ttsafety-escalations: eval_builtin_error: to_number: ") in proc.stderr, proc.stderr
     assert server_state(shim) == ([], {})
@@ -341,14 +341,15 @@ test_table_failing[name] := ok if {
 
 @needs_bindings
 def test_each_definition_and_each_case_of_a_rego_test_counts(shim: OpaRestShim, example_repo: Path) -> None:
-    (example_repo / "policies" / "departed_owner" / "more_test.rego").write_text(MORE_TESTS, encoding="utf-8")
+    family = example_repo / "policies" / "access" / "departed_owner"
+    (family / "more_test.rego").write_text(MORE_TESTS, encoding="utf-8")
     proc = run_checker("test", *opa_flags(shim), "--verbose", "--no-cache", cwd=example_repo, env=without_opa_binary())
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "PASS access.departed_owner.test_twice\n" in proc.stdout
-    assert ("FAIL access.departed_owner.test_twice#01: policies/departed_owner/more_test.rego:7: "
+    assert ("FAIL access.departed_owner.test_twice#01: policies/access/departed_owner/more_test.rego:7: "
             "the test is false or undefined") in proc.stdout
     assert "PASS access.departed_owner.test_table\n" in proc.stdout
-    assert ("FAIL access.departed_owner.test_table_failing: policies/departed_owner/more_test.rego:14: "
+    assert ("FAIL access.departed_owner.test_table_failing: policies/access/departed_owner/more_test.rego:14: "
             "failing case(s): minus") in proc.stdout
     assert proc.stdout.strip().endswith(" passed, 2 failed")
 
