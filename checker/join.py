@@ -47,10 +47,18 @@ def group_view(group: Group) -> dict[str, Any]:
     return view
 
 
-def person_input(person: Person, groups: Sequence[Group], as_of: str) -> dict[str, Any]:
-    """input = {"as_of": ..., "person": record, "groups": [{...group view, "role": ...}]}."""
-    return {"as_of": as_of, "person": dict(person.record),
-            "groups": [{**group_view(g), "role": role(g, person.id)} for g in groups]}
+def person_input(person: Person, groups: Sequence[Group], as_of: str,
+                 views: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """input = {"as_of": ..., "person": record, "groups": [{...group view, "role": ...}]}.
+    `views` keeps each group's view across calls, so a group is viewed once, not once per member."""
+    views = {} if views is None else views
+    shown = []
+    for g in groups:
+        view = views.get(g.id)
+        if view is None:
+            view = views[g.id] = group_view(g)
+        shown.append({**view, "role": role(g, person.id)})
+    return {"as_of": as_of, "person": dict(person.record), "groups": shown}
 
 
 def group_view_digest(group: Group) -> bytes:

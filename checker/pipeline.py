@@ -155,27 +155,68 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
 
 
 def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
-                    cache: Cache, rules: Mapping[str, RuleInfo]) -> dict[str, RawResult]:
-    """Raw person-scope results per person, like evaluate_groups; nothing at all (no key, no input)
-    when the policies have no person-scope family."""
+                    cache: Cache, rules: Mapping[str, RuleInfo], person_ids: Iterable[str] | None = None,
+                    cached_only: bool = False) -> dict[str, RawResult]:
+    """Raw person-scope results, like evaluate_groups; nothing at all (no key, no input) when the
+    policies have no person-scope family.
+
+    For everyone (`person_ids` None): the people who have any results. A warm run with nothing
+    changed reads one entry (every person's results, under a digest of the whole inventory's people
+    and groups); otherwise each person is looked up by their own key, which changes exactly when
+    their person-scope input does. For these people: each one's result, found or evaluated;
+    `cached_only`: what the cache has, evaluating nothing.
+    """
     if not any(rule.scope == "person" for rule in rules.values()):
         return {}
+    prefix = person_prefix(policy_key, as_of)
+    everyone = person_ids is None and not cached_only
     with timings.phase("person cache lookup"):
+        whole = _people_digest(inv, prefix) if everyone else ""
+        if everyone:
+            found = cache.get_marshal("people", [whole]).get(whole)
+            if isinstance(found, dict):
+                return found
         groups_of = memberships(inv)
-        keys = person_keys(inv, digest(policy_key, as_of, "person").encode(), groups_of=groups_of)
+        ids = sorted(inv.people) if person_ids is None else sorted(person_ids)
+        keys = person_keys(inv, prefix, ids, groups_of=groups_of)
         cached = cache.get_marshal("result", set(keys.values()))
-    missing = [pid for pid in sorted(inv.people) if keys[pid] not in cached]
-    results = {pid: cached[keys[pid]] for pid in inv.people if keys[pid] in cached}
+    missing = [] if cached_only else [pid for pid in ids if keys[pid] not in cached]
+    results = {pid: cached[keys[pid]] for pid in ids if keys[pid] in cached}
     if missing:
         with timings.phase(f"join {len(missing)} people"):
-            inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of))
+            views: dict[str, dict[str, Any]] = {}
+            inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of, views))
                       for pid in missing]
         with timings.phase(f"evaluate {len(missing)} people"):
             fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}
         results.update(fresh)
         with timings.phase("person cache store"):
             cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})
-    return results
+    if not everyone:
+        return results
+    with_findings = {pid: raw for pid, raw in results.items() if raw}
+    cache.put_marshal("people", {whole: with_findings})
+    return with_findings
+
+
+def _people_digest(inv: Inventory, prefix: bytes) -> str:
+    """Moves whenever any person-scope input may have: any person's record, any group's fields,
+    owner or members (and more often than that: a description; then each person's key decides)."""
+    h = hashlib.sha256(prefix)
+    for pid in sorted(inv.people):
+        h.update(f"\0p{pid}\0".encode())
+        h.update(inv.people[pid].content_key)
+    for gid in sorted(inv.groups):
+        group = inv.groups[gid]
+        h.update(f"\0g{gid}\0{len(group.members)}\0".encode())
+        h.update(group.content_key)
+        h.update("\0".join(group.members).encode())
+    return h.hexdigest()
+
+
+def person_prefix(policy_key: str, as_of: str) -> bytes:
+    """What every person-scope result key starts from: the policies (and engine) and the date."""
+    return digest(policy_key, as_of, "person").encode()
 
 
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,

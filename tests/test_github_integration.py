@@ -320,6 +320,14 @@ def test_the_cache_key_does_not_change_on_every_run(name: str) -> None:
     assert python["cache"] == "pip"
 
 
+def test_pip_caching_is_on_wherever_python_is_set_up() -> None:
+    for name, path in WORKFLOWS.items():
+        for job_id, step in workflow_steps(load(path)):
+            if str(step.get("uses", "")).startswith("actions/setup-python@") and name != "drift.yml":
+                assert step["with"].get("cache") == "pip", f"{name}:{job_id}"
+    assert uses_of(load(ACTION)["runs"]["steps"], "actions/cache"), "the action caches pip's downloads"
+
+
 def test_audit_workflow_is_scheduled_and_keeps_its_reports() -> None:
     workflow = load(WORKFLOWS["audit.yml"])
     on = triggers(workflow)

@@ -430,9 +430,10 @@ def strict_load(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=Strict)
 
 
-PERSON_KEYS = {"id", "name", "location", "employment", "status", "trainings"}
+PERSON_KEYS = {"id", "name", "location", "employment", "status", "trainings", "email", "accounts"}
 GROUP_KEYS = {
     "reviewed",
+    "external_id",
     "id",
     "platform",
     "kind",

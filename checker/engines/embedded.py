@@ -66,7 +66,7 @@ class Evaluator:
     def evaluate(self, document: Mapping[str, Any], scope: str = "group") -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
-        self._interp.set_input(escaped(document))
+        set_input(self._interp, escaped_document(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
         impl = rego_bundle_query(self._interp._impl, self._bundles[scope]._impl)
         try:
@@ -113,6 +113,71 @@ def escaped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [escaped(v) for v in value]
     return value
+
+
+def escaped_document(document: Mapping[str, Any]) -> Any:
+    """escaped(document), without walking it when no string in it needs escaping (nearly always):
+    json.dumps writes a backslash exactly where a key or string holds a character _NEEDS_ESCAPE finds."""
+    try:
+        if "\\" not in json.dumps(document, ensure_ascii=False):
+            return document
+    except (TypeError, ValueError):
+        pass
+    return escaped(document)
+
+
+def set_input(interp: Any, document: Any) -> None:
+    """interp.set_input(document), built node by node with rego-cpp's C calls directly: regopy's
+    own builder spends most of a small input's time in Python dispatch and string buffers (about
+    half of a person-scope evaluation). Any failing call fails the evaluation."""
+    from regopy.rego_shared import Code, RegoError, rego, rego_free_input, rego_new_input, rego_set_input
+
+    handle = rego_new_input()
+    string, item, obj, array = rego.regoInputString, rego.regoInputObjectItem, rego.regoInputObject, rego.regoInputArray
+    failed: list[Any] = []
+
+    def add(value: Any) -> None:
+        kind = type(value)
+        if kind is str:
+            code = string(handle, value.encode())
+        elif kind is dict:
+            for key, inner in value.items():
+                add(key)
+                add(inner)
+                if item(handle) != Code.OK:
+                    failed.append(value)
+            code = obj(handle, len(value))
+        elif kind is list or kind is tuple:
+            for inner in value:
+                add(inner)
+            code = array(handle, len(value))
+        elif kind is bool:
+            code = rego.regoInputBoolean(handle, value)
+        elif kind is int:
+            code = rego.regoInputInt(handle, value)
+        elif kind is float:
+            code = rego.regoInputFloat(handle, value)
+        elif value is None:
+            code = rego.regoInputNull(handle)
+        else:
+            raise EngineError(f"cannot pass a {kind.__name__} to the embedded engine")
+        if code != Code.OK:
+            failed.append(value)
+
+    try:
+        add(document)
+        if failed:
+            raise EngineError(f"the embedded engine refused an input value ({json_preview(failed[0])})")
+        rego_set_input(interp._impl, handle)
+    except RegoError as exc:
+        raise EngineError(f"the embedded engine refused the input: {exc}") from None
+    finally:
+        rego_free_input(handle)
+
+
+def json_preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
 
 
 def _failed_output_message(impl: Any) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from checker.cli import main
-from tests.conftest import ROOT
 from testing.gitorg import GitOrg
+from tests.conftest import ROOT
 
 AS_OF = "2026-11-29"
 PEOPLE = """\

@@ -6,7 +6,7 @@ import rego.v1
 
 import data.access.access_review_overdue
 
-mk_input(classes, reviewed) := {"as_of": "2026-11-29", "group": object.union(
+mk_input(classes, extra) := {"as_of": "2026-11-29", "group": object.union(
 	{
 		"id": "g1",
 		"platform": "lark",
@@ -16,7 +16,7 @@ mk_input(classes, reviewed) := {"as_of": "2026-11-29", "group": object.union(
 		"owner": {"id": "mei.chen"},
 		"members": [{"id": "mei.chen"}],
 	},
-	reviewed,
+	extra,
 )}
 
 reviewed(on) := {"reviewed": {"on": on, "by": "ana.ruiz"}}
