@@ -162,7 +162,7 @@ class Cache:
             return 0, 0
         cutoff = int(time.time() - older_than_days * 86400)
         with self._transaction():
-            removed = self._db.execute("DELETE FROM entries WHERE stamp < ?", (cutoff,)).rowcount
+            removed = self._db.execute("DELETE FROM entries WHERE stamp <= ?", (cutoff,)).rowcount
         self._db.execute("VACUUM")
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed, self.size()
