@@ -151,3 +151,18 @@ def level_counts(findings: Iterable[Finding]) -> dict[str, int]:
 def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (plural_noun or noun + 's')}"
 
+
+def not_evaluated(result: RunResult) -> str:
+    """diff: which groups and people the gate left out because their input and waivers are the
+    same on both sides and the cache did not have them (their findings are unchanged by
+    construction, and not counted above); empty when nothing was left out."""
+    skipped = result.meta.get("not_evaluated")
+    if not isinstance(skipped, dict):
+        return ""
+    parts = [plural(n, noun, many) for key, noun, many in (("groups", "group", None), ("people", "person", "people"))
+             if isinstance(n := skipped.get(key), int) and n > 0]
+    if not parts:
+        return ""
+    return (f"{' and '.join(parts)} that the change cannot affect (unchanged by construction, not counted; "
+            "--format json or sarif lists their findings)")
+

@@ -20,6 +20,7 @@ from checker.report.common import (
     by_change,
     by_importance,
     level_counts,
+    not_evaluated,
     plural,
     printable,
     printable_keeping_lines,
@@ -125,6 +126,9 @@ def summary(result: RunResult) -> str:
         if counts.get("worsened"):
             text += f"{counts['worsened']} worsened, "
         text += f"{counts['resolved']} resolved, {counts['unchanged']} unchanged"
+        skipped = not_evaluated(result)
+        if skipped:
+            text += f"; not evaluated: {skipped}"
         granted = sum(1 for f in result.findings if waiver_change(f))
         if granted:
             text += f"; {plural(granted, 'exception')} this change grants itself (not applied)"

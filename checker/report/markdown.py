@@ -18,6 +18,7 @@ from checker.report.common import (
     is_new,
     level_counts,
     location_text,
+    not_evaluated,
     plural,
     printable,
     printable_keeping_lines,
@@ -170,6 +171,9 @@ def diff_sections(result: RunResult, budget: RowBudget) -> list[str]:
     if changes["unchanged"]:
         lines += ["<details>", f"<summary>Unchanged ({len(changes['unchanged'])})</summary>", "",
                   *table(changes["unchanged"], FINDING_COLUMNS, budget), "", "</details>", ""]
+    skipped = not_evaluated(result)
+    if skipped:
+        lines += [f"Not evaluated: {skipped}.", ""]
     if result.policies_changed:
         lines += impact_section(result, budget)
     return lines

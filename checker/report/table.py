@@ -20,7 +20,7 @@ from typing import TextIO
 from checker.escapes import escape_controls as esc
 from checker.models import Finding, RunResult
 from checker.report import Display
-from checker.report.common import plural, rule_info
+from checker.report.common import not_evaluated, plural, rule_info
 from checker.report.terminal import Terminal, cells, open_terminal, pad, wrap
 
 MIN_MESSAGE = 30  # a message goes beside its ids only with this much room, and half the width
@@ -171,6 +171,9 @@ def diff_body(stream: TextIO, term: Terminal, result: RunResult, display: Displa
     elif unchanged:
         para(stream, term, f"Unchanged: {plural(len(unchanged), 'finding')} present on both sides, not listed "
                            "(--show-unchanged lists them).", "muted")
+    skipped = not_evaluated(result)
+    if skipped:
+        para(stream, term, f"Not evaluated: {skipped}.", "muted")
     impact_body(stream, term, result)
     return [f for f in shown if not f.waived]
 

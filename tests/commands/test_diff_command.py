@@ -975,3 +975,18 @@ def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_
         assert judged("github") == full, f"step {step}"
         partial_seen = partial_seen or bool(full[1])
     assert partial_seen and max(skipped) > 20  # the gate-only runs left most groups out
+
+
+def test_reports_for_people_say_how_much_the_gate_left_out(org: GitOrg) -> None:
+    """Issue 12.1: the github, markdown and table formats do not wait for what the change cannot affect,
+    and say how many groups they left out."""
+    org.edit(GROUP, "      - bob\n", "      - bob\n      - li\n")
+    org.commit()
+    _, doc, _ = run_diff(org)
+    assert "not_evaluated" not in doc  # json evaluates everything
+    for fmt, expected in (("github", "not evaluated: 1 group that the change cannot affect"),
+                          ("markdown", "Not evaluated: 1 group that the change cannot affect"),
+                          ("table", "Not evaluated: 1 group that the change cannot affect")):
+        result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF,
+                                           "--format", fmt, "--no-cache"])
+        assert expected in result.stdout, (fmt, result.stdout)
