@@ -2,13 +2,16 @@
 
     python benchmarks/run.py                      # 1,000 and 10,000 groups, 3 runs each
     python benchmarks/run.py --groups 1000 --runs 5
+    python benchmarks/run.py --groups 100000 --runs 1   # 300,000 people, ~1.39 M memberships
 
 For each size it generates an org (testing/orggen.py) inside a fresh git repository with the
 shipped policies, then times: validate, cold audit (empty cache), warm audit (nothing changed),
 warm audit after one group changed, and `checker diff` for a one-group pull request, cold and
 with the cache primed by an audit of the base. Every command runs in its own process with the
-default --jobs (the number of cores); peak memory is the largest resident set of the command's
-processes (the main one or a worker), from getrusage.
+default --jobs (the number of cores); peak memory is the resident memory of all the command's
+processes together (main and workers), sampled every 0.1 s from /proc. Each figure is also shown
+as a ratio to OPA's own evaluator over the same joined input, measured in the same run
+(benchmarks/opa_reference.py), so the figures mean something on a noisy machine.
 """
 
 from __future__ import annotations
@@ -30,14 +33,7 @@ sys.path.insert(0, str(ROOT))
 from testing.orggen import build_org  # noqa: E402
 
 AS_OF = "2026-11-29"
-_MEASURE = (
-    "import resource, subprocess, sys, time\n"
-    "start = time.perf_counter()\n"
-    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-    "elapsed = time.perf_counter() - start\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(f'{elapsed} {peak} {code}')\n"
-)
+SAMPLE_EVERY = 0.1  # seconds between memory samples of the command's process tree
 
 
 def git(repo: Path, *args: str) -> None:
@@ -46,14 +42,60 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants together (KiB), from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat[1])
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss[int(entry.name)] = int(line.split()[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        current = frontier.pop()
+        children = [pid for pid, parent in parents.items() if parent == current and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
 def measure(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
-    """(seconds, peak KiB, exit code) of one checker command in its own process."""
-    out = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "checker", *args],
-                         cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    seconds, peak, code = out.stdout.split()
-    if int(code) not in (0, 1):
-        raise SystemExit(f"checker {' '.join(args)} failed with exit {code}")
-    return float(seconds), int(peak), int(code)
+    """(seconds, peak KiB of all its processes together, exit code) of one checker command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "checker", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kib(proc.pid))
+        time.sleep(SAMPLE_EVERY)
+    elapsed = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"checker {' '.join(args)} failed with exit {proc.returncode}: {stderr[-2000:]}")
+    return elapsed, peak, proc.returncode
+
+
+def opa_reference(repo: Path) -> float | None:
+    """Seconds OPA's own evaluator takes over the same joined input (benchmarks/opa_reference.py),
+    measured in this run so that the ratios mean something on a noisy machine; None without it."""
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("opa_reference.py")), str(repo)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(f"  (no OPA reference: {(proc.stderr or proc.stdout).strip()[-300:]})")
+        return None
+    return float(proc.stdout.split()[-1])
+
+
+def cache_mib(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.glob("cache.sqlite3*")) / 2**20 if folder.exists() else 0.0
 
 
 def make_repo(folder: Path, groups: int, seed: int) -> Path:
@@ -89,6 +131,9 @@ def groups_of(repo: Path) -> list[Path]:
 def run_size(folder: Path, groups: int, runs: int, seed: int) -> list[tuple[str, float, int]]:
     print(f"{groups:,} groups:")
     repo = make_repo(folder, groups, seed)
+    opa = opa_reference(repo)
+    if opa is not None:
+        print(f"  {'OPA evaluator, same input (yardstick)':<38} {opa:8.2f} s")
     base_env = {**os.environ}
     audit = ["audit", "--as-of", AS_OF, "--format", "json", "--fail-on", "never"]
     rows = []
@@ -104,14 +149,17 @@ def run_size(folder: Path, groups: int, runs: int, seed: int) -> list[tuple[str,
             seconds, peak, _ = measure(args, repo, env)
             times.append(seconds)
             peaks.append(peak)
-        rows.append((name, statistics.median(times), max(peaks)))
-        print(f"  {name:<38} median {statistics.median(times):6.2f} s   peak {max(peaks) / 1024:6.0f} MiB"
-              f"   ({', '.join(f'{t:.2f}' for t in times)})")
+        median = statistics.median(times)
+        rows.append((name, median, max(peaks)))
+        ratio = f"{median / opa:6.2f}x OPA" if opa else "   n/a    "
+        print(f"  {name:<38} {median:8.2f} s  {ratio}   peak {max(peaks) / 1024:6.0f} MiB (all processes)"
+              f"   ({', '.join(f'{t:.2f}' for t in times)})", flush=True)
 
     bench("validate (cold)", ["validate"], fresh_cache=True)
     bench("audit, cold (empty cache)", audit, fresh_cache=True)
     shared = {**base_env, "CHECKER_CACHE_DIR": str(folder / "cache")}
     measure(audit, repo, shared)  # prime the shared cache
+    print(f"  {'cache after one audit':<38} {cache_mib(folder / 'cache'):8.1f} MiB")
     bench("audit, warm (nothing changed)", audit)
     changed = change_one_group(repo)
     bench("audit, warm (one group changed)", audit)
@@ -119,8 +167,11 @@ def run_size(folder: Path, groups: int, runs: int, seed: int) -> list[tuple[str,
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", f"add a member to {changed.name}")
     diff = ["diff", "--base", "main", "--as-of", AS_OF, "--format", "json", "--fail-on", "never"]
+    github = ["diff", "--base", "main", "--as-of", AS_OF, "--format", "github", "--fail-on", "never"]
     bench("diff, one group (cold cache)", diff, fresh_cache=True)
+    bench("diff, one group, github (cold cache)", github, fresh_cache=True)
     bench("diff, one group (cache primed)", diff)
+    print(f"  {'cache at the end':<38} {cache_mib(folder / 'cache'):8.1f} MiB")
     return rows
 
 

@@ -13,6 +13,7 @@ import marshal
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,40 @@ def _code_digest() -> str:
 
 # marshal's format is Python's own, so the Python version is part of the key too.
 FORMAT = f"checker-cache-3-{_code_digest()}-py{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """WAL mode and the tables; the entries of any other checker version or format are dropped.
+
+    Keys already include FORMAT, so other versions' entries are never read; dropping them keeps
+    a cache that CI shares across upgrades from growing with every version."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+    row = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+    if row is None or row[0] != FORMAT:
+        db.execute("BEGIN IMMEDIATE")
+        try:  # another process may have just done the same: look again inside the transaction
+            again = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            if again is None or again[0] != FORMAT:
+                db.execute("DROP TABLE IF EXISTS entries")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (FORMAT,))
+            _create_entries(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if row is not None:
+            db.execute("VACUUM")  # give the other version's space back
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _create_entries(db)
+    db.execute("SELECT count(*) FROM entries LIMIT 1").fetchone()
+
+
+def _create_entries(db: sqlite3.Connection) -> None:
+    # stamp: when the entry was written (seconds since the epoch), for `checker cache prune`.
+    db.execute("CREATE TABLE IF NOT EXISTS entries (space TEXT, key TEXT, check_ TEXT, value BLOB, stamp INTEGER, "
+               "PRIMARY KEY (space, key))")
 
 
 def default_dir() -> Path:
@@ -68,11 +103,7 @@ class Cache:
     def _open(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS entries (space TEXT, key TEXT, check_ TEXT, value BLOB, "
-                       "PRIMARY KEY (space, key))")
-            db.execute("SELECT count(*) FROM entries LIMIT 1").fetchone()
+            _prepare(db)
         except sqlite3.DatabaseError:
             db.close()
             # A corrupted database file: start afresh rather than trust or crash on it.
@@ -80,9 +111,7 @@ class Cache:
                 with contextlib.suppress(OSError):
                     Path(f"{path}{suffix}").unlink()
             db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS entries (space TEXT, key TEXT, check_ TEXT, value BLOB, "
-                       "PRIMARY KEY (space, key))")
+            _prepare(db)
         return db
 
     @property
@@ -118,12 +147,31 @@ class Cache:
     def put_many(self, space: str, items: Mapping[str, bytes]) -> None:
         if self._db is None or not items:
             return
-        rows = [(space, key, hashlib.sha256(value).hexdigest(), value) for key, value in items.items()]
+        stamp = int(time.time())
+        rows = [(space, key, hashlib.sha256(value).hexdigest(), value, stamp) for key, value in items.items()]
         try:
             with self._transaction():
-                self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", rows)
         except sqlite3.Error:
             pass  # a cache that cannot be written costs time, not correctness
+
+    def prune(self, older_than_days: float) -> tuple[int, int]:
+        """Drop entries written more than `older_than_days` ago and give the space back to the file
+        system. Returns (entries removed, bytes of the database file afterwards)."""
+        if self._db is None:
+            return 0, 0
+        cutoff = int(time.time() - older_than_days * 86400)
+        with self._transaction():
+            removed = self._db.execute("DELETE FROM entries WHERE stamp <= ?", (cutoff,)).rowcount
+        self._db.execute("VACUUM")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed, self.size()
+
+    def size(self) -> int:
+        """Bytes of the database file (and its write-ahead log)."""
+        path = self.folder / "cache.sqlite3"
+        return sum(Path(f"{path}{suffix}").stat().st_size for suffix in ("", "-wal")
+                   if Path(f"{path}{suffix}").exists())
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

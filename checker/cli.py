@@ -194,6 +194,21 @@ def snapshot(options: Options, platform: str, api_url: str | None, subject: str 
     return run(options, platform, api_url, subject, owners, max_wait)
 
 
+@main.group("cache")
+def cache_group() -> None:
+    """The result cache (CHECKER_CACHE_DIR)."""
+
+
+@cache_group.command("prune")
+@click.option("--older-than", "older_than_days", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Drop entries written more than this many days ago (0: all).")
+def cache_prune(older_than_days: float) -> None:
+    """Drop old entries (and other checker versions') and shrink the cache file."""
+    from checker.commands.cache_prune import run
+
+    sys.exit(run(older_than_days))
+
+
 @main.command("import")
 @common_options
 @click.option("--snapshot", "snapshot_path", required=True, type=click.Path(path_type=Path, dir_okay=False),

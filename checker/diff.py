@@ -15,7 +15,18 @@ from typing import Any
 from checker import evaluate, pipeline, waivers
 from checker.engines import RawResult
 from checker.join import group_input
-from checker.models import FAILING_CHANGES, LEVELS, WAIVER_RULES, Finding, Group, Inventory, Location, Person, RuleInfo
+from checker.models import (
+    FAILING_CHANGES,
+    LEVELS,
+    WAIVER_RULES,
+    Finding,
+    Group,
+    Inventory,
+    Location,
+    Person,
+    RuleInfo,
+    Waiver,
+)
 
 EMPTY = Inventory(people={}, groups={}, waivers={})
 
@@ -60,16 +71,68 @@ def inputs_to_evaluate(todo: Plan, sides: Sequence[Inventory], as_of: str, keys:
 
 
 def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, RawResult],
-                  rules: Mapping[str, RuleInfo], as_of: str, people: Mapping[str, RawResult] | None = None
-                  ) -> list[Finding]:
+                  rules: Mapping[str, RuleInfo], as_of: str, people: Mapping[str, RawResult] | None = None,
+                  complete: bool = True) -> list[Finding]:
     """One side's findings from the shared raw results (group scope) and its person-scope results,
-    located in that side's files and waived with that side's waivers (waivers are inventory data)."""
+    located in that side's files and waived with that side's waivers (waivers are inventory data).
+    Not `complete`: groups without a raw result and people without one were left out on purpose
+    (settled: the same on both sides), and waivers on them are not called unused."""
+    people = people or {}
     found: list[Finding] = []
     for gid in sorted(inv.groups):
-        found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
-    for pid in sorted(people or {}):
-        found.extend(evaluate.to_person_findings(inv.people[pid], (people or {})[pid], rules))
-    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv))
+        if complete or keys[gid] in raw:
+            found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
+    for pid in sorted(people):
+        found.extend(evaluate.to_person_findings(inv.people[pid], people[pid], rules))
+    undecided = None
+    if not complete:
+        person_rules = {r for r, info in rules.items() if info.scope == "person"}
+        all_people = len(people) == len(inv.people)
+
+        def undecided(w: Waiver) -> bool:
+            if w.rule in person_rules:
+                return not all_people if w.person is None else w.person not in people
+            return keys.get(w.group) not in raw
+
+    return waivers.apply(found, inv.waivers, as_of, waivers.owners_of(inv), undecided)
+
+
+# ---------------------------------------------------------------- what the change cannot affect
+
+
+def changed_waivers(base: Inventory, head: Inventory) -> list[Waiver]:
+    """Waivers (of either side) that the change added, removed or altered, or whose group's owner it
+    changed (which decides whether the waiver is self-approved)."""
+    def terms(inv: Inventory, w: Waiver) -> tuple[object, ...]:
+        group = inv.groups.get(w.group)
+        return (w.rule, w.group, w.person, w.approved_by, w.expires, group.owner if group else None)
+
+    out: list[Waiver] = []
+    for wid in sorted(set(base.waivers) | set(head.waivers)):
+        old, new = base.waivers.get(wid), head.waivers.get(wid)
+        if old is None or new is None or terms(base, old) != terms(head, new):
+            out.extend(w for w in (old, new) if w is not None)
+    return out
+
+
+def settled_groups(base: Inventory, head: Inventory, base_keys: Mapping[str, str], head_keys: Mapping[str, str]
+                   ) -> set[str]:
+    """Groups whose findings are the same on both sides by construction (issue 12.1): the same joined
+    input (hence the same raw result) and the same waivers aimed at them."""
+    touched = {w.group for w in changed_waivers(base, head)}
+    return {gid for gid, key in head_keys.items() if base_keys.get(gid) == key and gid not in touched}
+
+
+def settled_people(base: Inventory, head: Inventory, base_keys: Mapping[str, str], head_keys: Mapping[str, str],
+                   rules: Mapping[str, RuleInfo]) -> set[str]:
+    """People whose person-scope findings are the same on both sides by construction: the same input
+    and no changed waiver of a person-scope rule that could apply to them."""
+    person_rules = {r for r, info in rules.items() if info.scope == "person"}
+    changed = [w for w in changed_waivers(base, head) if w.rule in person_rules]
+    if any(w.person is None for w in changed):
+        return set()
+    touched = {w.person for w in changed}
+    return {pid for pid, key in head_keys.items() if base_keys.get(pid) == key and pid not in touched}
 
 
 # ---------------------------------------------------------------- classification

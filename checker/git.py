@@ -97,7 +97,10 @@ class Repository:
         # The warning is what git itself says about ambiguity; force it on whatever the user's config.
         status, out, err = self._git("-c", "core.warnAmbiguousRefs=true", "rev-parse", "--verify",
                                      "--end-of-options", f"{ref}^{{commit}}")
-        ambiguous = _AMBIGUOUS.findall(err)
+        # A full object id always names the object, whatever refs share its name (git warns, then takes
+        # the object): refusing it would let anyone who can push a tag named like the base commit's id
+        # stop every pull request's gate (exit 2), when that id is exactly what CI passes.
+        ambiguous = [] if _SHA.fullmatch(ref.lower()) else _AMBIGUOUS.findall(err)
         if ambiguous:
             names = "; ".join(f"{name!r} names {' and '.join(self._candidates(name))}" for name in ambiguous)
             raise GitError(f"{option} {ref!r}: ambiguous: {names}; pass a full ref name (refs/heads/..., "
@@ -202,10 +205,15 @@ class Repository:
             if self.root is None:
                 raise GitError(f"{option} {folder}: a bare repository has no working tree; give the folder "
                                "relative to the repository root")
-            try:
-                rel = folder.resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                raise GitError(f"{option} {folder}: not inside the repository {self.root}") from None
+            # The path below the repository root is taken as written, never through the work tree's
+            # symlinks: the work tree is the change under review, and a link there (`policies -> weak`)
+            # must not choose which folder git reads. Only the way to the root may go through links.
+            absolute = Path(posixpath.normpath(folder.as_posix()))
+            real_root = self.root.resolve()
+            anchor = next((a for a in reversed((absolute, *absolute.parents)) if a.resolve() == real_root), None)
+            if anchor is None:
+                raise GitError(f"{option} {folder}: not inside the repository {self.root}")
+            rel = absolute.relative_to(anchor).as_posix()
         else:
             rel = posixpath.normpath(folder.as_posix())
         rel = "" if rel == "." else rel

@@ -155,27 +155,33 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
 
 
 def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
-                    cache: Cache, rules: Mapping[str, RuleInfo]) -> dict[str, RawResult]:
-    """Raw person-scope results of the people who have any, like evaluate_groups; nothing at all (no
-    key, no input) when the policies have no person-scope family.
+                    cache: Cache, rules: Mapping[str, RuleInfo], person_ids: Iterable[str] | None = None,
+                    cached_only: bool = False) -> dict[str, RawResult]:
+    """Raw person-scope results, like evaluate_groups; nothing at all (no key, no input) when the
+    policies have no person-scope family.
 
-    A warm run with nothing changed reads one entry (every person's results, under a digest of the
-    whole inventory's people and groups); otherwise each person is looked up by their own key,
-    which changes exactly when their person-scope input does.
+    For everyone (`person_ids` None): the people who have any results. A warm run with nothing
+    changed reads one entry (every person's results, under a digest of the whole inventory's people
+    and groups); otherwise each person is looked up by their own key, which changes exactly when
+    their person-scope input does. For these people: each one's result, found or evaluated;
+    `cached_only`: what the cache has, evaluating nothing.
     """
     if not any(rule.scope == "person" for rule in rules.values()):
         return {}
-    prefix = digest(policy_key, as_of, "person").encode()
+    prefix = person_prefix(policy_key, as_of)
+    everyone = person_ids is None and not cached_only
     with timings.phase("person cache lookup"):
-        whole = _people_digest(inv, prefix)
-        found = cache.get_marshal("people", [whole]).get(whole)
-        if isinstance(found, dict):
-            return found
+        whole = _people_digest(inv, prefix) if everyone else ""
+        if everyone:
+            found = cache.get_marshal("people", [whole]).get(whole)
+            if isinstance(found, dict):
+                return found
         groups_of = memberships(inv)
-        keys = person_keys(inv, prefix, groups_of=groups_of)
+        ids = sorted(inv.people) if person_ids is None else sorted(person_ids)
+        keys = person_keys(inv, prefix, ids, groups_of=groups_of)
         cached = cache.get_marshal("result", set(keys.values()))
-    missing = [pid for pid in sorted(inv.people) if keys[pid] not in cached]
-    results = {pid: cached[keys[pid]] for pid in inv.people if keys[pid] in cached}
+    missing = [] if cached_only else [pid for pid in ids if keys[pid] not in cached]
+    results = {pid: cached[keys[pid]] for pid in ids if keys[pid] in cached}
     if missing:
         with timings.phase(f"join {len(missing)} people"):
             views: dict[str, dict[str, Any]] = {}
@@ -186,6 +192,8 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
         results.update(fresh)
         with timings.phase("person cache store"):
             cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})
+    if not everyone:
+        return results
     with_findings = {pid: raw for pid, raw in results.items() if raw}
     cache.put_marshal("people", {whole: with_findings})
     return with_findings
@@ -204,6 +212,11 @@ def _people_digest(inv: Inventory, prefix: bytes) -> str:
         h.update(group.content_key)
         h.update("\0".join(group.members).encode())
     return h.hexdigest()
+
+
+def person_prefix(policy_key: str, as_of: str) -> bytes:
+    """What every person-scope result key starts from: the policies (and engine) and the date."""
+    return digest(policy_key, as_of, "person").encode()
 
 
 def findings(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str,

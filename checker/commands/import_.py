@@ -16,6 +16,7 @@ import click
 from checker import importer, inventory, pipeline, snapshot, timings
 from checker.commands import cache_for, output_stream
 from checker.errors import CheckerError, Problem
+from checker.escapes import escape_controls
 from checker.observed.match import match
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def run(options: Options, snapshot_path: Path, dry_run: bool) -> int:
     with timings.phase("check the new texts"):
         _check(changed)
     for note in the_plan.skipped:
-        click.echo(f"checker: note: {note}", err=True)
+        click.echo(f"checker: note: {escape_controls(str(note))}", err=True)
     if dry_run:
         with output_stream(options) as stream:
             for name in sorted(changed):

@@ -84,8 +84,9 @@ def _group_drift(inv: Inventory, matching: Matching) -> list[Finding]:
         observed_owner = matching.person_id(platform_group.owner) if platform_group.owner is not None else None
         observed: dict[str, str] = {}  # person id -> account
         owner_accounts: list[str] = [platform_group.owner] if platform_group.owner is not None else []
+        ids = matching.ids
         for account in (*owner_accounts, *platform_group.members):
-            observed.setdefault(matching.person_id(account), account)
+            observed.setdefault(ids[account], account)
         if observed_owner is not None and observed_owner != group.owner:
             found.append(_finding("drift-owner", gid, observed_owner,
                                   f"group {gid}: {platform} owner is {observed_owner}, the inventory says "

@@ -44,8 +44,9 @@ def observed_inventory(inv: Inventory, matchings: Sequence[Matching]) -> Invento
                     accounts.insert(0, platform_group.owner)
             members: list[str] = []
             seen: set[str] = set()
+            ids = matching.ids  # a valid snapshot names no account outside its people
             for account in accounts:
-                pid = matching.person_id(account)
+                pid = ids[account]
                 if pid not in people:
                     people[pid] = unknown_person(matching, account)
                 if pid not in seen:
@@ -58,7 +59,8 @@ def observed_inventory(inv: Inventory, matchings: Sequence[Matching]) -> Invento
 
 
 def _observed_group(declared: Group, owner: str, members: list[str]) -> Group:
-    member_lines = {m: line for m, line in declared.member_lines.items() if m in members}
+    present = set(members)
+    member_lines = {m: line for m, line in declared.member_lines.items() if m in present}
     if owner != declared.owner and "owner" in declared.field_lines:
         member_lines[owner] = declared.field_lines["owner"]
     return replace(declared, owner=owner, members=tuple(members), member_lines=member_lines)

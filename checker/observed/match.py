@@ -28,9 +28,15 @@ class Matching:
     def people_by_account(self) -> dict[str, SnapshotPerson]:
         return self.snapshot.person_by_account()
 
+    @functools.cached_property
+    def ids(self) -> dict[str, str]:
+        """account -> person_id(account), for every account the snapshot names (one lookup in hot loops)."""
+        platform, people = self.platform, self.people
+        return {p.account: people.get(p.account) or unknown_id(platform, p.account) for p in self.snapshot.people}
+
     def person_id(self, account: str) -> str:
         """The inventory person of an account, or the SPEC §8 id of an unknown one."""
-        return self.people.get(account) or unknown_id(self.platform, account)
+        return self.ids.get(account) or self.people.get(account) or unknown_id(self.platform, account)
 
     def unmanaged(self) -> list[SnapshotGroup]:
         return [g for g in self.snapshot.groups if g.external_id not in self.groups]

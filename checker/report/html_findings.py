@@ -121,7 +121,8 @@ def findings_section(result: RunResult, groups: Mapping[str, Mapping[str, Any]])
         rows = [group_head(group, findings, len(headers), groups.get(group))]
         rows += [finding_row(f, result, base, with_change=diff) for f in findings]
         bodies.append(f'<tbody data-group="{e(group)}">' + "\n".join(rows) + "</tbody>")
-    where = "" if base else " Locations are relative to the folder the checker ran in."
+    where = "" if base else (" Locations are relative to the root of the repository that holds the inventory"
+                             " (outside a repository, to the folder the checker ran in).")
     first = "introduced first, then open deny" if diff else "open deny first"
     intro = (f'<p class="note">{e(plural(len(shown), "finding"))} in {e(plural(len(order), "group"))}, '
              f"{first}; each rule's remediation is under Rules.{where}</p>")

@@ -13,6 +13,7 @@ from checker.models import Finding, RunResult
 from checker.report.common import by_key, fail_on, location_text, plural, waiver_change
 
 OTHER_GROUPS = "all other groups"
+PEOPLE = "people (findings that name no group)"
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -53,11 +54,10 @@ def testcase(classname: str, group: str, findings: list[Finding], failing: set[F
 def document(result: RunResult) -> ET.Element:
     classname = f"checker.{result.command}"
     failing = set(result.failing(fail_on(result)))
-    groups = by_key(result.present, "group")
-    # Person-scope findings (group None, SPEC §3) form one test case of their own.
-    cases = [testcase(classname, group or "(person-scope rules)", findings, failing)
-             for group, findings in sorted(groups.items(), key=lambda item: item[0] or "")]
-    others = max(result.groups - len(groups), 0)
+    groups = by_key(result.present, "group")  # None: person findings that name no group (SPEC §3)
+    cases = [testcase(classname, group if group is not None else PEOPLE, findings, failing)
+             for group, findings in sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))]
+    others = max(result.groups - sum(1 for group in groups if group is not None), 0)
     other = ET.Element("testcase", {"classname": classname, "name": OTHER_GROUPS, "time": "0"})
     ET.SubElement(other, "system-out").text = f"{plural(others, 'other group')} without findings\n"
     cases.append(other)

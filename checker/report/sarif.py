@@ -134,7 +134,7 @@ def sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
     if finding.waived:
         item["suppressions"] = [{"kind": "external", "status": "accepted",
                                  "justification": f"waived by waiver {finding.waiver}"}]
-    properties: dict[str, Any] = {"group": finding.group}
+    properties: dict[str, Any] = {"group": finding.group} if finding.group is not None else {}
     for key in ("person", "waiver", "change"):
         if getattr(finding, key) is not None:
             properties[key] = getattr(finding, key)

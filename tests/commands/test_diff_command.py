@@ -814,3 +814,164 @@ def test_inventory_blobs_are_read_and_parsed_once_across_sides_and_runs(org: Git
     parsed.clear()
     assert run_diff(org, "--jobs", "1", cache=True) == first
     assert parsed == [] and not inventory_blobs & set(read)
+
+
+# ---------------------------------------------------------------- the cost of the change (issue 12.1)
+
+
+@pytest.fixture
+def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(scope, id) of every input the real embedded engine evaluates."""
+    from checker.engines.embedded import EmbeddedEngine
+
+    seen: list[tuple[str, str]] = []
+    real = EmbeddedEngine.evaluate
+
+    def counting(self: EmbeddedEngine, inputs: Any, scope: str = "group") -> Any:
+        seen.extend((scope, doc[scope]["id"]) for _, doc in inputs)
+        return real(self, inputs, scope)
+
+    monkeypatch.setattr(EmbeddedEngine, "evaluate", counting)
+    return seen
+
+
+def run_format(org: GitOrg, fmt: str, *extra: str) -> tuple[int, str]:
+    """(exit code, stderr) of `checker diff --format FMT` without a cache."""
+    result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF,
+                                       "--format", fmt, "--no-cache", *extra])
+    return result.exit_code, result.stderr
+
+
+def test_the_gate_evaluates_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+    org.edit(GROUP, *LI_JOINS)
+    org.commit()
+    for fmt in ("github", "markdown", "table"):
+        evaluated.clear()
+        code, stderr = run_format(org, fmt)
+        assert code == 1, stderr
+        assert evaluated == [("group", "us-escalations")] * 2, fmt  # one group, on each side
+    evaluated.clear()
+    run_diff(org, "--fail-on", "any")  # unchanged findings fail this one: everything is judged
+    assert sorted(evaluated) == [("group", "cn-review"), *[("group", "us-escalations")] * 2]
+
+
+def test_a_waiver_change_evaluates_its_group(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+    on_main(org, waiver_file({"id": "w-cn", "rule": "owner-location", "group": "cn-review",
+                              "expires": "2027-01-31"}))
+    org.edit(WAIVERS, "expires: 2027-01-31", "expires: 2026-01-31")  # it lapses: cn-review's finding is back
+    org.commit()
+    code, _ = run_format(org, "github")
+    assert code == 1
+    assert evaluated == [("group", "cn-review")]  # its input is the same on both sides: evaluated once
+
+
+def test_a_policy_change_evaluates_everything(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+    org.write({"policies/owner_everywhere/owner_everywhere.rego":
+               "package access.owner_everywhere\n\nimport rego.v1\n\n"
+               "warn contains msg if {\n\tinput.group.owner.id == \"ana\"\n\tmsg := \"ana owns it\"\n}\n"})
+    org.commit()
+    run_format(org, "github")
+    assert sorted(evaluated) == [("group", "cn-review"), ("group", "cn-review"), ("group", "us-escalations"),
+                                 ("group", "us-escalations")]  # judged by the base's, and the impact by the head's
+
+
+def test_unchanged_findings_come_from_the_cache_when_it_has_them(org: GitOrg, evaluated: list[tuple[str, str]],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from checker.commands import diff as diff_command
+    from checker.commands.options import Options
+
+    org.edit(GROUP, *LI_JOINS)
+    org.commit()
+
+    def result(fmt: str) -> Any:
+        options = Options(org.root / "inventories", org.root / "policies", AS_OF, "embedded", (), None, fmt, None,
+                          "deny", 1, True)
+        with diff_command.git.Repository(org.root) as repository, diff_command.cache_for(options) as cache:
+            tip, old, new = diff_command.read_sides(repository, options, "main", "HEAD")
+            return diff_command.compare(repository, cache, options, tip, old, new)
+
+    cold = result("github")
+    assert cold.meta["not_evaluated"] == {"groups": 1, "people": 0}
+    assert {f.change for f in cold.findings} == {"introduced"}
+    full = result("json")  # evaluates cn-review too, and keeps it
+    evaluated.clear()
+    warm = result("github")
+    assert evaluated == [] and "not_evaluated" not in warm.meta
+    assert warm.findings == full.findings
+
+
+def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_path: Path) -> None:
+    """Issue 12.1: introduced, worsened and resolved (and the exit code) are the same whether diff
+    evaluates only what the change can affect or everything, over random changes to a generated org."""
+    import random
+    import re
+    import shutil
+
+    from checker.commands import diff as diff_command
+    from checker.commands.options import Options
+    from testing.orggen import build_org
+    from tests.conftest import ROOT
+
+    org = GitOrg(tmp_path / "repo")
+    shutil.copytree(ROOT / "policies", org.root / "policies")
+    build_org(org.root / "inventories", 30, seed=7)
+    org.commit("a generated organisation")
+    org.branch("pr")
+    rng = random.Random(12)
+    files = sorted(p for p in (org.root / "inventories").rglob("*.yaml"))
+    group_files = [p for p in files if "/groups/" in p.as_posix()]
+    people = re.findall(r"^  - id: (\S+)$", "".join(p.read_text() for p in files if "/people/" in p.as_posix()),
+                        re.MULTILINE)
+
+    def mutate() -> None:
+        kind = rng.choice(["join", "move", "classes", "waiver", "leave"])
+        if kind == "move":
+            path = next(p for p in files if "/people/" in p.as_posix())
+            text = path.read_text()
+            spots = [m.start() for m in re.finditer(r"    location: [A-Z]{2}\n", text)]
+            at = rng.choice(spots)
+            path.write_text(text[:at] + f"    location: {rng.choice(['US', 'CN', 'DE', 'SG'])}\n" + text[at + 17:])
+            return
+        if kind == "waiver" and (org.root / "inventories/waivers.yaml").exists():
+            path = org.root / "inventories/waivers.yaml"
+            path.write_text(re.sub(r"expires: \d{4}", lambda m: rng.choice(["expires: 2026", "expires: 2099"]),
+                                   path.read_text(), count=1))
+            return
+        path = rng.choice([p for p in group_files if p.exists()])
+        text = path.read_text()
+        if kind == "classes":
+            text = re.sub(r"data_classes: \[[^\]]*\]", "data_classes: [user_pii, government_id]", text)
+        elif kind == "leave" and text.count("\n      - ") > 2:
+            last = text.rindex("\n      - ")
+            text = text[:last] + text[text.index("\n", last + 1):]
+        elif "    members:\n" in text:
+            text = text.replace("    members:\n", f"    members:\n      - {rng.choice(people)}\n", 1)
+        path.write_text(text)
+
+    def judged(fmt: str) -> tuple[int, set[tuple[Any, ...]]]:
+        options = Options(org.root / "inventories", org.root / "policies", "2026-11-29", "embedded", (), None, fmt,
+                          None, "deny", 1, False)
+        with diff_command.git.Repository(org.root) as repository, diff_command.cache_for(options) as cache:
+            tip, old, new = diff_command.read_sides(repository, options, "main", "HEAD")
+            result = diff_command.compare(repository, cache, options, tip, old, new)
+        changed = {(f.identity, f.change, f.level, f.waived, f.waiver_change, f.location) for f in result.findings
+                   if f.change != "unchanged"}
+        skipped.append(result.meta.get("not_evaluated", {}).get("groups", 0))
+        return result.exit_code("deny"), changed
+
+    skipped: list[int] = []
+
+    partial_seen = False
+    for step in range(6):
+        for _ in range(rng.randint(1, 3)):
+            mutate()
+        org.commit(f"step {step}")
+        try:
+            full = judged("json")
+        except Exception as exc:  # a mutation may make the inventory invalid: both must refuse it alike
+            with pytest.raises(type(exc)):
+                judged("github")
+            continue
+        assert judged("github") == full, f"step {step}"
+        partial_seen = partial_seen or bool(full[1])
+    assert partial_seen and max(skipped) > 20  # the gate-only runs left most groups out

@@ -313,7 +313,7 @@ def test_source_link_base_from_meta_is_used() -> None:
     dom = parse(render(result))
     hrefs = [a.get("href") for a in dom.find_all("a", **{"class": "loc"})]
     assert "https://git.example/org/blob/abc/inventories/waivers.yaml#L22" in hrefs
-    assert "relative to the folder" not in dom.find("section", id="findings").text()
+    assert "Locations are relative" not in dom.find("section", id="findings").text()
 
 
 # ---------------------------------------------------------------- escaping and self-containment

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET
 
+import pytest
 from report_fixtures import ENGINE, audit_result, awkward, clean_diff_result, diff_result, member_sg, training
 
 from checker.models import Finding, RunResult
@@ -102,3 +103,14 @@ def test_clean_diff_and_empty_audit_pass() -> None:
     empty = parsed(RunResult("audit", "2026-11-29", ENGINE, 5, 9, ()))
     assert list(cases_of(empty)) == ["all other groups"]
     assert "5 other groups" in (cases_of(empty)["all other groups"].findtext("system-out") or "")
+
+
+@pytest.mark.parametrize("fmt", ["junit", "sarif", "github", "markdown", "json"])
+def test_a_person_finding_without_a_group_renders_in_every_format(fmt: str) -> None:
+    """SPEC §3: a person-scope finding may name no group."""
+    from checker import report
+
+    result = RunResult("audit", "2026-11-29", ENGINE, 3, 3, (training(group=None), training(group="g1")))
+    stream = io.StringIO()
+    report.get(fmt)(result, stream)
+    assert "mei.chen" in stream.getvalue()

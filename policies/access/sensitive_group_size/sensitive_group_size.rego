@@ -15,8 +15,9 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# measure: the member count, so a diff that grows an oversized group is `worsened` (SPEC §7).
-deny contains {"msg": msg, "measure": size} if {
+# measure: the members past the limit (not the member count), so a diff that grows an oversized group,
+# or gives it data with a smaller limit, is `worsened` (SPEC §7).
+deny contains {"msg": msg, "measure": size - limit} if {
 	g := input.group
 	limit := groups.size_limit(g)
 	size := count(groups.people(g))

@@ -1,0 +1,64 @@
+"""Time one big group, every member non-compliant, on the embedded engine and on OPA's evaluator.
+
+    python benchmarks/big_group.py 500 1000 2000
+
+Each member breaks four member-level rules (location, departed, non-employee, no training), so
+the group's findings grow with its size. The figures show how a group's cost grows when it
+doubles (the goal: at most ~2.2x, and a 50,000-member group under 10 s).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from checker import policies  # noqa: E402
+from checker.engines import EngineOptions, entry_query, make_engine  # noqa: E402
+from testing import real_opa  # noqa: E402
+
+
+def big_group(size: int) -> dict[str, Any]:
+    owner = {"id": "owner", "location": "US", "employment": "employee", "status": "active",
+             "trainings": {"privacy": "2026-06-01"}}
+    members = [owner] + [{"id": f"p{i:06d}", "location": "CN", "employment": "contractor", "status": "departed",
+                          "trainings": {}} for i in range(size)]
+    return {"as_of": "2026-11-29", "group": {"id": "big", "platform": "slack", "kind": "channel",
+                                             "data_classes": ["government_id", "user_pii"],
+                                             "subject_jurisdictions": ["US"], "description": "benchmark",
+                                             "owner": owner, "members": members}}
+
+
+def main(sizes: list[int]) -> None:
+    policy_set = policies.load_dir(ROOT / "policies")
+    engine = make_engine("embedded", policy_set, EngineOptions(jobs=1))
+    opa = real_opa.RealOpa(policy_set) if real_opa.available() else None
+    previous = None
+    try:
+        for size in sizes:
+            document = big_group(size)
+            started = time.perf_counter()
+            raw = engine.evaluate([("big", document)])["big"]
+            embedded = time.perf_counter() - started
+            findings = sum(len(elements) for levels in raw.values() for elements in levels.values())
+            shown = f"{size:>7,} members  {findings:>7,} findings  embedded {embedded:8.2f} s"
+            if previous is not None:
+                shown += f" ({embedded / previous:4.1f}x the previous size)"
+            previous = embedded
+            if opa is not None:
+                started = time.perf_counter()
+                opa.queries([(entry_query(policy_set), document)])
+                shown += f"   OPA evaluator {time.perf_counter() - started:6.2f} s"
+            print(shown, flush=True)
+    finally:
+        engine.close()
+        if opa is not None:
+            opa.close()
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or [250, 500, 1000])
