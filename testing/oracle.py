@@ -236,7 +236,8 @@ def group_findings(
     if group["kind"] in CHAT_KINDS and chat_forbidden(group, policy):
         out.append(finding("minor-safety-in-chat", "deny", gid))
 
-    if sensitive and owner.get("status", "active") == "departed":
+    # A status given as null (an unknown platform account, SPEC §8) fails closed, like "departed".
+    if sensitive and owner.get("status", "active") in ("departed", None):
         out.append(finding("departed-owner", "deny", gid))
 
     if sensitive:
@@ -250,7 +251,7 @@ def group_findings(
     out.extend(
         finding("departed-member", level, gid, m["id"])
         for m in members
-        if m["id"] != owner["id"] and m.get("status", "active") == "departed"
+        if m["id"] != owner["id"] and m.get("status", "active") in ("departed", None)
     )
 
     if sensitive:

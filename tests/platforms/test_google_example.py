@@ -48,4 +48,4 @@ def test_audit_observed_reports_the_drift_exactly(tmp_path: Path) -> None:
     }
     # the outside member fails every rule that asks something of a person
     assert {f["rule"] for f in doc["findings"] if f["person"] == outsider} == {
-        "drift-unknown-account", "member-location", "non-employee-access", "training-expired"}
+        "drift-unknown-account", "member-location", "non-employee-access", "training-expired", "departed-member"}

@@ -22,17 +22,34 @@ departed contains p.id if {
 	p.id != input.group.owner.id
 }
 
+# Members whose status the platform does not give (accounts no inventory person matches, SPEC §8)
+# are not known to be active: the rule fails closed on them.
+unknown contains p.id if {
+	some p in groups.people(input.group)
+	p.status == null
+	p.id != input.group.owner.id
+}
+
+gone := departed | unknown
+
+why(id) := "has departed" if id in departed
+
+why(id) := "is not known to be with the organisation" if {
+	id in unknown
+	not id in departed
+}
+
 deny contains {"msg": msg, "person": id} if {
 	g := input.group
 	groups.sensitive(g)
 	classes := text.listing(groups.sensitive_classes(g))
-	some id in departed
-	msg := sprintf("member %s of group %s has departed, and the group holds sensitive data (%s)", [id, g.id, classes])
+	some id in gone
+	msg := sprintf("member %s of group %s %s, and the group holds sensitive data (%s)", [id, g.id, why(id), classes])
 }
 
 warn contains {"msg": msg, "person": id} if {
 	g := input.group
 	not groups.sensitive(g)
-	some id in departed
-	msg := sprintf("member %s of group %s has departed", [id, g.id])
+	some id in gone
+	msg := sprintf("member %s of group %s %s", [id, g.id, why(id)])
 }

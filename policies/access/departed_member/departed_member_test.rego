@@ -45,3 +45,12 @@ test_departed_owner_is_another_rule if {
 	count(departed_member.deny) == 0 with input as mk_input(["user_pii"], joe, [joe, mei])
 	count(departed_member.warn) == 0 with input as mk_input(["internal"], joe, [joe, mei])
 }
+
+stranger := person("lark:ou_x", null)
+
+test_a_member_of_unknown_status_fails_closed if {
+	findings := departed_member.deny with input as mk_input(["user_pii"], mei, [mei, stranger])
+	{f.person | some f in findings} == {"lark:ou_x"}
+	some finding in findings
+	contains(finding.msg, "not known to be with the organisation")
+}

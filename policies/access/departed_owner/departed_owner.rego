@@ -22,3 +22,15 @@ deny contains msg if {
 		[g.id, text.listing(groups.sensitive_classes(g)), g.owner.id],
 	)
 }
+
+# An owner whose status the platform does not give (an account no inventory person matches, SPEC §8)
+# is not known to be active: the rule fails closed on them.
+deny contains msg if {
+	g := input.group
+	groups.sensitive(g)
+	g.owner.status == null
+	msg := sprintf(
+		"group %s holds sensitive data (%s) but whether its owner %s is still with the organisation is unknown",
+		[g.id, text.listing(groups.sensitive_classes(g)), g.owner.id],
+	)
+}

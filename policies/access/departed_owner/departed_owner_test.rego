@@ -56,3 +56,11 @@ test_departed_owner_without_jurisdictions if {
 	}}
 	count(departed_owner.deny) == 1 with input as inp
 }
+
+test_an_owner_of_unknown_status_fails_closed if {
+	stranger := {"id": "lark:ou_x", "location": null, "employment": null, "status": null}
+	findings := departed_owner.deny with input as mk_input(["user_pii"], stranger, [stranger, mei])
+	count(findings) == 1
+	some msg in findings
+	contains(msg, "unknown")
+}
