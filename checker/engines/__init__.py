@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,15 +74,18 @@ def scope_rules(policy_set: PolicySet, scope: str) -> dict[str, RuleInfo]:
     return {rule_id: rule for rule_id, rule in policy_set.rules.items() if rule_scope(rule) == scope}
 
 
-def entry_query(policy_set: PolicySet, scope: str = "group") -> str:
-    """One Rego query that gathers the deny/warn sets of every family of `scope` for the current input.
+def entry_query(policy_set: PolicySet, scope: str = "group",
+                level_ref: Callable[[str, str], str] | None = None) -> str:
+    """One Rego query that gathers the deny/warn sets of every family of `scope` for the current input
+    (read through level_ref(package, level) when given: the embedded engine reads arrays).
 
     Every family's sets are partial set rules, so they are defined (possibly empty) for every
     input; an undefined answer therefore means something went wrong and is treated as an error.
     """
     parts = []
     for rule in scope_rules(policy_set, scope).values():
-        levels = ", ".join(f'"{level}": data.{rule.package}.{level}' for level in rule.levels)
+        ref = level_ref or (lambda package, level: f"data.{package}.{level}")
+        levels = ", ".join(f'"{level}": {ref(rule.package, level)}' for level in rule.levels)
         parts.append(f'"{rule.rule_id}": {{{levels}}}')
     return "x := {" + ", ".join(parts) + "}"
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from checker import rego_scan
 from checker.engines import SCOPES, EngineOptions, RawResult, entry_query
+from checker.engines.embedded_arrays import ArrayPlan, deduplicated
 from checker.engines.embedded_errors import NO_LOCATION, compile_problems, evaluation_problem
 from checker.engines.workers import context, die_with_parent
 from checker.errors import EngineError, PolicyError, Problem
@@ -91,7 +92,7 @@ class Evaluator:
         value = result["bindings"]["x"]
         if not isinstance(value, dict):
             raise EngineError(f"expected an object of rule results, got {type(value).__name__}")
-        return value
+        return deduplicated(value)
 
 
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
@@ -279,10 +280,13 @@ class EmbeddedEngine:
         if refused:
             raise PolicyError([Problem(path, line, message) for path, line, _name, message in refused])
         self.info = EngineInfo("embedded", f"regopy {regopy_version()}")
-        self._modules = tuple((m.path, m.source) for m in policy_set.modules)
-        self._sources = dict(self._modules)
+        # Compiled with deny/warn rules as arrays (embedded_arrays: rego-cpp builds sets in
+        # quadratic time); same lines, so error locations still point into the sources.
+        plan = ArrayPlan(tuple((m.path, m.source) for m in policy_set.modules), policy_set.rules)
+        self._modules = plan.modules
+        self._sources = {m.path: m.source for m in policy_set.modules}
         self._data = dict(policy_set.data)
-        self._queries = {scope: entry_query(policy_set, scope) for scope in SCOPES}
+        self._queries = {scope: entry_query(policy_set, scope, plan.level_ref) for scope in SCOPES}
         self._jobs = max(1, options.jobs)
         self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 
 from checker import rego_scan
+from checker.engines.embedded_arrays import array_rule_line, shown_rule_names
 from checker.errors import Problem
 
 _ERROR = re.compile(r"\(error\b")
@@ -63,6 +64,9 @@ def locate(message: str, sources: Mapping[str, str]) -> tuple[str, int] | None:
         package, rule = match.groups()
         for path, source in sources.items():
             if rego_scan.package_name(source) == package:
+                line = array_rule_line(rule)
+                if line is not None:
+                    return path, line
                 head = re.search(rf"^{re.escape(rule)}\b", source, re.MULTILINE)
                 return path, source.count("\n", 0, head.start()) + 1 if head else 1
     return None
@@ -70,6 +74,7 @@ def locate(message: str, sources: Mapping[str, str]) -> tuple[str, int] | None:
 
 def evaluation_problem(key: str, message: str, sources: Mapping[str, str]) -> Problem:
     where = locate(message, sources)
+    message = shown_rule_names(message)
     if where is None:
         return Problem("", None, f"evaluating group {key}: {message} {NO_LOCATION}")
     return Problem(where[0], where[1], f"evaluating group {key}: {message}")

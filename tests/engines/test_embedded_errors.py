@@ -85,6 +85,7 @@ def test_an_evaluation_error_naming_a_rule_is_located() -> None:
     [problem] = caught.value.problems
     assert (problem.file, problem.line) == ("p/x.rego", 5)
     assert problem.message.startswith("evaluating group g1: ")
+    assert "__checker_" not in problem.message
 
 
 def test_what_cannot_be_located_says_so() -> None:
