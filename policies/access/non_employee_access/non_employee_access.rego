@@ -15,15 +15,19 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
+# Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
+restricted := groups.employees_only_classes(input.group)
+
+restricted_shown := text.listing(restricted)
+
 deny contains {"msg": msg, "person": p.id} if {
 	g := input.group
-	restricted := groups.employees_only_classes(g)
 	count(restricted) > 0
 	some p in groups.people(g)
 	employment := object.get(p, "employment", "unknown")
 	employment != "employee"
 	msg := sprintf(
 		"%s %s of group %s is not an employee (employment: %s) but the group holds employees-only data (%s)",
-		[groups.role(g, p), p.id, g.id, employment, text.listing(restricted)],
+		[groups.role(g, p), p.id, g.id, employment, restricted_shown],
 	)
 }
