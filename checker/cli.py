@@ -56,6 +56,9 @@ def common_options(func: Callable[..., int]) -> Callable[..., None]:
     @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
     @click.option("--sarif-max-results", type=click.IntRange(1, 25_000), default=5_000, show_default=True,
                   help="sarif: at most this many results, most important first (GitHub shows 5,000, takes 25,000).")
+    @click.option("--markdown-max-bytes", type=click.IntRange(1_000, 1_000_000), default=60_000, show_default=True,
+                  help="markdown: table rows take at most this many bytes, the rest counted (the default fits a "
+                       "pull-request comment; 1000000 a job summary, which GitHub takes up to 1 MiB).")
     @click.option("--link-base", metavar="URL", default=None,
                   help="html: links to files are URL + path (default: the repository's remote at the commit).")
     @click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
@@ -63,11 +66,12 @@ def common_options(func: Callable[..., int]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(inventories: Path, policies: Path, as_of: str, engine: str, opa_urls: tuple[str, ...],
                 opa_token: str | None, format_: str, output: str | None, fail_on: str, jobs: int,
-                no_cache: bool, sarif_max_results: int, link_base: str | None, color: str, **kwargs: Any) -> None:
+                no_cache: bool, sarif_max_results: int, markdown_max_bytes: int, link_base: str | None, color: str,
+                **kwargs: Any) -> None:
         urls = tuple(u for url in opa_urls for u in url.split())
         options = Options(inventories, policies, as_of, engine, urls, opa_token, format_, output, fail_on,
-                          jobs, not no_cache, sarif_max_results=sarif_max_results, link_base=link_base,
-                          color=color)
+                          jobs, not no_cache, sarif_max_results=sarif_max_results,
+                          markdown_max_bytes=markdown_max_bytes, link_base=link_base, color=color)
         sys.exit(_run(func, options, **kwargs))
 
     return wrapper

@@ -9,11 +9,12 @@ that evaluates it wrongly.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
+
+from checker.rego_lexer import CONTINUATION, HEAD_FOLLOWERS, KEYWORDS, LITERALS, Token, tokenize
 
 __all__ = [
     "Call",
@@ -28,36 +29,6 @@ __all__ = [
     "unsupported_calls",
     "with_values",
 ]
-
-# Rego keywords (v1). "contains" is also a builtin function name, handled separately.
-KEYWORDS = frozenset(
-    {"as", "contains", "default", "else", "every", "false", "if", "import", "in", "not",
-     "null", "package", "some", "true", "with"}
-)
-_LITERALS = frozenset({"true", "false", "null"})
-_TWO_CHAR_OPS = (":=", "==", "!=", "<=", ">=")
-# Tokens after which a line continues an expression, so the next line cannot start a rule head.
-_CONTINUATION = frozenset(
-    {"if", "else", "not", "in", "contains", "with", "as", "some", "every", "default",
-     ":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&",
-     ",", ":", ";", ".", "(", "[", "{"}
-)
-# What may follow `name(args)` in a function rule head.
-_HEAD_FOLLOWERS = frozenset({":=", "=", "if", "{"})
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical token; kind is ident, number, string, template or punct."""
-
-    kind: str
-    text: str
-    line: int
-    column: int
-    start: int
-    end: int
-    first_on_line: bool
-
 
 @dataclass(frozen=True)
 class Call:
@@ -76,138 +47,6 @@ class Call:
     def args(self) -> tuple[tuple[Token, ...], ...]:
         """The tokens of each argument, split at top-level commas."""
         return tuple(tuple(self.tokens[start:end]) for start, end in self.spans)
-
-
-class _Lexer:
-    """Single pass tokenizer; keeps a stack so template-string interpolations are lexed as code."""
-
-    def __init__(self, source: str) -> None:
-        self.src = source
-        self.pos = 0
-        self.line = 1
-        self.line_start = 0
-        self.tokens: list[Token] = []
-        self.last_line = 0  # line of the previous token, to compute first_on_line
-        self.braces = 0  # depth of `{` in code
-        self.templates: list[tuple[bool, int]] = []  # (raw, brace depth at the interpolation)
-
-    def run(self) -> list[Token]:
-        while self.pos < len(self.src):
-            self._step()
-        return self.tokens
-
-    def _emit(self, kind: str, start: int, line: int, col: int) -> None:
-        first = line != self.last_line
-        self.tokens.append(Token(kind, self.src[start:self.pos], line, col, start, self.pos, first))
-        self.last_line = self.line  # a raw string may end on a later line than it starts
-
-    def _advance(self, n: int = 1) -> None:
-        for _ in range(n):
-            if self.pos >= len(self.src):
-                return
-            if self.src[self.pos] == "\n":
-                self.line += 1
-                self.line_start = self.pos + 1
-            self.pos += 1
-
-    def _step(self) -> None:
-        c = self.src[self.pos]
-        if c in " \t\r\n":
-            self._advance()
-        elif c == "#":
-            while self.pos < len(self.src) and self.src[self.pos] != "\n":
-                self.pos += 1
-        else:
-            self._token(c)
-
-    def _token(self, c: str) -> None:
-        start, line, col = self.pos, self.line, self.pos - self.line_start + 1
-        src = self.src
-        if c.isalpha() or c == "_":
-            while self.pos < len(src) and (src[self.pos].isalnum() or src[self.pos] == "_"):
-                self.pos += 1
-            self._emit("ident", start, line, col)
-        elif c.isdigit():
-            self._number()
-            self._emit("number", start, line, col)
-        elif c == '"':
-            self._advance()
-            self._string()
-            self._emit("string", start, line, col)
-        elif c == "`":
-            self._advance()
-            self._raw_string()
-            self._emit("string", start, line, col)
-        elif c == "$" and src[self.pos + 1:self.pos + 2] in ('"', "`"):
-            raw = src[self.pos + 1] == "`"
-            self._advance(2)
-            self._template_part(raw, start, line, col)
-        elif c == "}" and self.templates and self.templates[-1][1] == self.braces:
-            raw, _ = self.templates.pop()
-            self._advance()
-            self._template_part(raw, start, line, col)
-        else:
-            self._punct(c, start, line, col)
-
-    def _punct(self, c: str, start: int, line: int, col: int) -> None:
-        two = self.src[self.pos:self.pos + 2]
-        self._advance(2 if two in _TWO_CHAR_OPS else 1)
-        if c == "{":
-            self.braces += 1
-        elif c == "}":
-            self.braces -= 1
-        self._emit("punct", start, line, col)
-
-    def _number(self) -> None:
-        src = self.src
-        while self.pos < len(src) and (src[self.pos].isalnum() or src[self.pos] == "_"):
-            if src[self.pos] in "eE" and src[self.pos + 1:self.pos + 2] in ("+", "-"):
-                self.pos += 1
-            self.pos += 1
-            # a fraction: "1.5" (but not "1.foo", which is not valid Rego anyway)
-            if src[self.pos:self.pos + 1] == "." and src[self.pos + 1:self.pos + 2].isdigit():
-                self.pos += 1
-
-    def _string(self) -> None:
-        src = self.src
-        while self.pos < len(src) and src[self.pos] != "\n":
-            ch = src[self.pos]
-            self.pos += 1
-            if ch == '"':
-                return
-            if ch == "\\" and self.pos < len(src) and src[self.pos] != "\n":
-                self.pos += 1
-
-    def _raw_string(self) -> None:
-        while self.pos < len(self.src) and self.src[self.pos] != "`":
-            self._advance()
-        self._advance()
-
-    def _template_part(self, raw: bool, start: int, line: int, col: int) -> None:
-        """Lex up to the closing quote or to `{`, which opens an interpolated expression."""
-        src, end_char = self.src, "`" if raw else '"'
-        while self.pos < len(src):
-            ch = src[self.pos]
-            if ch == "\n" and not raw:
-                break
-            self._advance()
-            if ch == end_char:
-                break
-            if ch == "{":
-                self.templates.append((raw, self.braces))
-                break
-            # `\{` is a literal brace in both kinds; other escapes only exist in $"..."
-            escaped = src[self.pos:self.pos + 1]
-            if ch == "\\" and escaped not in ("", "\n") and (not raw or escaped == "{"):
-                self._advance()
-        self._emit("template", start, line, col)
-
-
-@functools.lru_cache(maxsize=16)
-def tokenize(source: str) -> tuple[Token, ...]:
-    """Tokens of source, without whitespace and comments. Remembered for the last few modules:
-    each module is scanned for calls, package, imports, functions and keywords in turn."""
-    return tuple(_Lexer(source).run())
 
 
 def _bracket_pairs(tokens: Sequence[Token]) -> dict[int, int]:
@@ -262,7 +101,7 @@ def _ref_start(tokens: Sequence[Token], j: int, pairs: dict[int, int]) -> int:
 def _is_keyword_use(tokens: Sequence[Token], i: int) -> bool:
     """Whether the ident tokens[i] is used as a keyword (and not, e.g., as builtin `contains(`)."""
     tok = tokens[i]
-    if tok.text not in KEYWORDS or tok.text in _LITERALS:
+    if tok.text not in KEYWORDS or tok.text in LITERALS:
         return False
     if i >= 1 and tokens[i - 1].text == "." and _adjacent(tokens[i - 1], tok):
         return False  # a ref segment like input.if
@@ -324,7 +163,7 @@ def function_calls(source: str) -> list[Call]:
             continue
         start = _ref_start(tokens, i - 1, pairs)
         if start == i - 1 and prev.kind == "ident":
-            if prev.text in _LITERALS or _is_keyword_use(tokens, i - 1):
+            if prev.text in LITERALS or _is_keyword_use(tokens, i - 1):
                 continue
             if prev.text == "set" and i + 1 < len(tokens) and tokens[i + 1].text == ")":
                 continue  # `set()` is the empty-set literal
@@ -362,7 +201,7 @@ def _head_start(tokens: Sequence[Token], depths: list[int], i: int) -> bool:
         return False
     if tok.column == 1 and tok.first_on_line:
         prev = tokens[i - 1] if i else None
-        return prev is None or prev.text not in _CONTINUATION
+        return prev is None or prev.text not in CONTINUATION
     prev = tokens[i - 1] if i else None
     return prev is not None and prev.text == "default" and _head_start(tokens, depths, i - 1)
 
@@ -374,7 +213,7 @@ def statement_count(source: str) -> int:
     count = 0
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else None
-        continues = prev is not None and prev.text in _CONTINUATION
+        continues = prev is not None and prev.text in CONTINUATION
         if depths[i] == 0 and tok.kind == "ident" and tok.first_on_line and not continues:
             count += 1
     return count
@@ -390,7 +229,7 @@ def rule_heads(source: str) -> set[str]:
         if depths[i] != 0 or tok.kind != "ident" or tok.text in KEYWORDS or tok.text == "default":
             continue
         prev = tokens[i - 1] if i else None
-        starts = tok.first_on_line and (prev is None or prev.text not in _CONTINUATION)
+        starts = tok.first_on_line and (prev is None or prev.text not in CONTINUATION)
         if not (starts or (prev is not None and prev.text == "default")):
             continue
         name, k = _dotted_chain(tokens, i)
@@ -419,7 +258,7 @@ def defined_functions(source: str) -> set[str]:
         if k >= len(tokens) or tokens[k].text != "(" or k not in closers:
             continue
         after = closers[k] + 1
-        if after < len(tokens) and tokens[after].text in _HEAD_FOLLOWERS:
+        if after < len(tokens) and tokens[after].text in HEAD_FOLLOWERS:
             names.add(name)
     return names
 

@@ -307,6 +307,13 @@ def test_pull_request_workflow_gates_on_checker_diff() -> None:
     assert "!cancelled()" in upload["if"]
 
 
+@pytest.mark.parametrize("path", ALL_ACTIONS_FILES, ids=lambda path: str(path.relative_to(REPO)))
+def test_job_summaries_list_everything_up_to_githubs_step_limit(path: Path) -> None:
+    """Issue 10 point 5: a job summary takes 1 MiB, so it lists every finding a comment could not."""
+    text = path.read_text()
+    assert text.count("--format markdown") == text.count("--markdown-max-bytes 1000000 --format markdown")
+
+
 def test_the_audit_uploads_the_baseline_under_the_pull_requests_category() -> None:
     """Code scanning compares a pull request with the default branch's analysis of the same category."""
     audit = uses_of(job("audit.yml", "audit")["steps"], "github/codeql-action/upload-sarif")[0]

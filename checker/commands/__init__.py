@@ -22,6 +22,7 @@ from checker.models import RunResult
 from checker.policies import PolicySet
 from checker.report import problems as problem_reports
 from checker.report.common import web_link_base
+from checker.report.markdown import MAX_BYTES_META
 from checker.report.sarif import MAX_RESULTS_META
 
 if TYPE_CHECKING:
@@ -94,7 +95,8 @@ def _umask() -> int:
 
 def report_meta(options: Options, result: RunResult) -> RunResult:
     """What the options tell the reporters beyond the result itself."""
-    meta = {**result.meta, MAX_RESULTS_META: options.sarif_max_results}
+    meta = {**result.meta, MAX_RESULTS_META: options.sarif_max_results,
+            MAX_BYTES_META: options.markdown_max_bytes}
     if options.format == "html":
         base = options.link_base or default_link_base(options, result)
         if base:

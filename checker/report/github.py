@@ -30,7 +30,10 @@ from checker.report.common import (
 
 COMMANDS = {"deny": "error", "warn": "warning"}
 PER_STEP = 10  # annotations of each kind GitHub shows per step
-WHERE_TO_READ = "the job summary (--format markdown) and the json and sarif formats list every finding"
+# The workflows write the job summary with --markdown-max-bytes 1000000: every finding up to GitHub's 1 MiB,
+# the rest counted there; sarif stops at --sarif-max-results, json never does.
+WHERE_TO_READ = ("the job summary (--format markdown --markdown-max-bytes 1000000) lists them, "
+                 "the json format every finding")
 
 
 def escape_data(text: str) -> str:

@@ -1,6 +1,7 @@
 """Markdown for a pull-request comment or a job summary: a verdict, counts, then the findings that
 matter first (diff: introduced, resolved, unchanged collapsed, policy impact; audit: by rule, then
-waivers). Long lists are cut at MAX_ROWS rows in all, with a note of what was left out."""
+waivers). Long lists are cut to a budget of table rows (by default MAX_ROWS rows and MAX_BYTES bytes in
+all, for a comment; --markdown-max-bytes raises it for a job summary), with a note of what was left out."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ from checker.report.common import (
     waiver_change,
 )
 
-MAX_ROWS = 200  # table rows in the whole document
-MAX_CHARS = 60_000  # of table rows in the whole document: GitHub comments stop at 65,536 characters
+MAX_BYTES = 60_000  # UTF-8 bytes of table rows in the whole document: GitHub comments stop at 65,536 characters
+MAX_ROWS = 200  # table rows in the whole document: one per BYTES_PER_ROW of the byte budget
+BYTES_PER_ROW = MAX_BYTES // MAX_ROWS
+JOB_SUMMARY_BYTES = 1_000_000  # a budget that leaves room for the headings in GitHub's 1 MiB per step summary
+MAX_BYTES_META = "markdown_max_bytes"  # RunResult.meta key set from --markdown-max-bytes
 MAX_MESSAGE = 300  # characters of one message in a table cell
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
 FINDING_COLUMNS = ("level", "rule", "group", "person", "message", "location")
@@ -63,18 +67,24 @@ def shorten(value: str, limit: int = MAX_MESSAGE) -> str:
 
 @dataclass
 class RowBudget:
-    """How many table rows, and characters of them, the document may still show."""
+    """How many table rows, and UTF-8 bytes of them, the document may still show. Bytes, not characters:
+    a step summary's limit is in bytes, and a byte budget keeps a comment within its character limit too."""
 
     left: int = MAX_ROWS
-    chars: int = MAX_CHARS
+    size: int = MAX_BYTES
+
+    @classmethod
+    def of(cls, max_bytes: int) -> RowBudget:
+        return cls(max(1, max_bytes // BYTES_PER_ROW), max_bytes)
 
     def take(self, rows: Sequence[str]) -> int:
         """How many of these rows fit (from the first), and takes them."""
         granted = 0
         for row in rows[: self.left]:
-            if len(row) + 1 > self.chars:
+            size = len(row.encode("utf-8")) + 1
+            if size > self.size:
                 break
-            self.chars -= len(row) + 1
+            self.size -= size
             granted += 1
         self.left -= granted
         return granted
@@ -237,7 +247,8 @@ BOOTSTRAP = " (bootstrap: the base has no policies, so the head's own policies j
 
 
 def document(result: RunResult) -> str:
-    budget = RowBudget()
+    max_bytes = result.meta.get(MAX_BYTES_META, MAX_BYTES)
+    budget = RowBudget.of(max_bytes if isinstance(max_bytes, int) else MAX_BYTES)
     first = f"## {verdict(result)}" + (BOOTSTRAP if result.meta.get("bootstrap") else "")
     lines = [first, "", f"checker {result.command} · {context_line(result)}", "",
              *counts_table(result), ""]
@@ -275,13 +286,14 @@ def render_problems(command: str, problems: Sequence[Problem], stream: TextIO) -
     """SPEC §6: a run that could not be completed, with its problems, within a comment's size."""
     lines = [f"## ❌ checker {command} could not be run", "",
              f"The run could not be completed (exit 2): {plural(len(problems), 'problem')}. Nothing was judged.", ""]
-    left = MAX_CHARS
+    left = MAX_BYTES
     for shown, problem in enumerate(problems):
         where = f"{problem.file}:{problem.line}" if problem.file and problem.line else problem.file
         line = f"- {code(where)}: {text(shorten(problem.message))}" if where else f"- {text(shorten(problem.message))}"
-        if len(line) + 1 > left:
+        size = len(line.encode("utf-8")) + 1
+        if size > left:
             lines += ["", f"_… and {len(problems) - shown} more problems; the step's log lists every one._"]
             break
-        left -= len(line) + 1
+        left -= size
         lines.append(line)
     stream.write("\n".join(lines) + "\n")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -144,6 +145,38 @@ def test_a_long_report_fits_a_comment() -> None:
     assert "more not shown here" in text
 
 
+def md_for_job_summary(result: RunResult) -> str:
+    return md(dataclasses.replace(result, meta={**result.meta, markdown.MAX_BYTES_META: markdown.JOB_SUMMARY_BYTES}))
+
+
+def a_thousand_findings(**changes: object) -> tuple[Finding, ...]:
+    return tuple(member_sg(group=f"g{i:04d}-" + "x" * 200, message="m" * 400, change="introduced",
+                           location=Location("people.yaml", i + 1)).with_(**changes) for i in range(1000))
+
+
+def test_a_job_summary_lists_every_finding_within_one_mebibyte() -> None:
+    result = RunResult("diff", "2026-11-29", ENGINE, 1000, 1, a_thousand_findings(), RULES)
+    text = md_for_job_summary(result)
+    assert sum(1 for row in table_rows(text) if "`people.yaml:" in row) == 1000
+    assert "not shown here" not in text
+    assert len(text.encode("utf-8")) <= 1024 * 1024  # GitHub takes up to 1 MiB per step summary
+    assert len(md(result)) <= 65_000  # the default still fits a comment
+
+
+def test_a_job_summary_too_big_for_one_mebibyte_counts_the_rest() -> None:
+    # three UTF-8 bytes a character: the budget is in bytes, the step summary's unit
+    wide = tuple(f.with_(group=f"群组{i:04d}-" + "审" * 200, message="批" * 400, change="introduced")
+                 for i, f in enumerate(a_thousand_findings() * 3))
+    result = RunResult("diff", "2026-11-29", ENGINE, 3000, 1, wide, RULES)
+    text = md_for_job_summary(result)
+    assert len(text.encode("utf-8")) <= 1024 * 1024
+    shown = sum(1 for row in table_rows(text) if "`people.yaml:" in row)
+    assert 500 < shown < 3000
+    assert f"_… and {3000 - shown} more not shown here; the `json` and `sarif` formats list every finding._" in text
+    comment = md(result)
+    assert len(comment) <= 65_000 and len(comment.encode("utf-8")) <= 65_536
+
+
 def test_problems_section() -> None:
     from checker.errors import Problem
 
@@ -154,3 +187,17 @@ def test_problems_section() -> None:
     assert text.startswith("## ❌ checker validate could not be run\n")
     assert "- `inventories/a.yaml:3`: bad &lt;b&gt;owner&lt;/b&gt;" in text
     assert "- policies do not load" in text
+
+
+def test_markdown_max_bytes_reaches_the_report_from_the_command_line() -> None:
+    from tests.conftest import run_checker
+
+    def rows(*extra: str) -> int:
+        proc = run_checker("audit", "--as-of", "2026-11-29", "--no-cache", "--jobs", "1", "--format", "markdown",
+                           *extra)
+        assert proc.returncode in (0, 1), proc.stderr
+        return sum(1 for row in table_rows(proc.stdout) if row.count(" | ") > 3)
+
+    assert rows("--markdown-max-bytes", "1000") < rows() <= rows("--markdown-max-bytes", "1000000")
+    refused = run_checker("audit", "--format", "markdown", "--markdown-max-bytes", "1000001")
+    assert refused.returncode == 2 and "--markdown-max-bytes" in refused.stderr
