@@ -32,6 +32,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from testing.fake_faults import Fault, FaultyFake
+
 DIRECTORY = "/admin/directory/v1"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 GROUP_SCOPES = {"https://www.googleapis.com/auth/admin.directory.group.readonly",
@@ -42,19 +44,6 @@ USER_SCOPES = {"https://www.googleapis.com/auth/admin.directory.user.readonly",
                "https://www.googleapis.com/auth/admin.directory.user"}
 # Documented defaults and maxima of maxResults per method.
 PAGE = {"groups": (200, 200), "members": (200, 200), "users": (100, 500)}
-
-
-@dataclass
-class Fault:
-    """Answer the `nth` call (1-based) whose path matches `path` with `status`, `body` and `headers`,
-    `times` times in a row."""
-
-    path: str  # a regular expression searched in the request path
-    status: int
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    nth: int = 1
-    times: int = 1
 
 
 @dataclass
@@ -85,7 +74,7 @@ def error_body(code: int, message: str, reason: str, status: str) -> dict[str, A
                       "errors": [{"message": message, "domain": "global", "reason": reason}], "status": status}}
 
 
-class FakeGoogle:
+class FakeGoogle(FaultyFake):
     def __init__(self, tenant: GoogleTenant) -> None:
         self.tenant = tenant
         self.tokens: dict[str, set[str]] = {}  # access token -> granted scopes
@@ -196,28 +185,11 @@ class FakeGoogle:
 
     # ------------------------------------------------------------ faults and serving
 
-    def fault_for(self, path: str) -> Fault | None:
-        with self.lock:
-            self.calls[path] += 1
-            for fault in self.tenant.faults:
-                if re.search(fault.path, path):
-                    matching = sum(n for p, n in self.calls.items() if re.search(fault.path, p))
-                    if fault.nth <= matching < fault.nth + fault.times:
-                        return fault
-        return None
-
     def count(self, method: str, path: str) -> None:
         shape = re.sub(r"/groups/[^/]+/members", "/groups/{groupKey}/members", path)
         with self.lock:
             self.requests[f"{method} {shape}"] += 1
 
-    def __enter__(self) -> FakeGoogle:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _token(method: str, offset: int) -> str:

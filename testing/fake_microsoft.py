@@ -37,20 +37,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from testing.fake_faults import Fault, FaultyFake
+
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DEFAULT_TOP, MAX_TOP = 100, 999
-
-
-@dataclass
-class Fault:
-    """Answer the `nth` call (1-based) whose path matches `path` with `status`, `times` times in a row."""
-
-    path: str
-    status: int
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    nth: int = 1
-    times: int = 1
 
 
 @dataclass
@@ -72,7 +62,7 @@ def graph_error(status: int, code: str, message: str) -> dict[str, Any]:
                       "innerError": {"date": "2026-11-29T06:00:00", "request-id": secrets.token_hex(8)}}}
 
 
-class FakeMicrosoft:
+class FakeMicrosoft(FaultyFake):
     def __init__(self, tenant: MicrosoftTenant, folder: Path) -> None:
         self.tenant = tenant
         self.tokens: set[str] = set()
@@ -192,29 +182,12 @@ class FakeMicrosoft:
 
     # ------------------------------------------------------------ faults and serving
 
-    def fault_for(self, path: str) -> Fault | None:
-        with self.lock:
-            self.calls[path] += 1
-            for fault in self.tenant.faults:
-                if re.search(fault.path, path):
-                    matching = sum(n for p, n in self.calls.items() if re.search(fault.path, p))
-                    if fault.nth <= matching < fault.nth + fault.times:
-                        return fault
-        return None
-
     def count(self, method: str, path: str) -> None:
         shape = re.sub(r"/groups/[^/]+/", "/groups/{id}/", path)
         shape = re.sub(r"^/[^/]+/oauth2", "/{tenant}/oauth2", shape)
         with self.lock:
             self.requests[f"{method} {shape}"] += 1
 
-    def __enter__(self) -> FakeMicrosoft:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _select(item: dict[str, Any], selected: list[str], typed: bool) -> dict[str, Any]:
