@@ -32,7 +32,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from testing.fake_faults import Fault, FaultyFake
+from testing.fake_faults import Fault, FaultyFake, JsonHandler
 
 DIRECTORY = "/admin/directory/v1"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
@@ -209,22 +209,8 @@ def _unb64(text: str) -> bytes:
 
 
 def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body if body is not None else {}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+    class Handler(JsonHandler):
+        content_type = "application/json; charset=UTF-8"
 
         def _fault(self, path: str) -> bool:
             fault = fake.fault_for(path)

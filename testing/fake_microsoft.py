@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-import json
 import random
 import re
 import secrets
@@ -37,7 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from testing.fake_faults import Fault, FaultyFake
+from testing.fake_faults import Fault, FaultyFake, JsonHandler
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DEFAULT_TOP, MAX_TOP = 100, 999
@@ -223,22 +222,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def _handler(fake: FakeMicrosoft) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;odata.metadata=minimal;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+    class Handler(JsonHandler):
+        content_type = "application/json;odata.metadata=minimal;charset=utf-8"
 
         def _fault(self, path: str) -> bool:
             fault = fake.fault_for(path)
