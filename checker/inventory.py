@@ -6,17 +6,20 @@ Three steps, so that `diff` can feed git blobs where `audit` feeds files on disk
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any, TypeVar
 
 from checker import countries, schema
 from checker.errors import InputError, Problem
 from checker.models import Group, Inventory, Location, Person, Waiver
 from checker.observed.identity import identity_problems
-from checker.walk import walk
+from checker.walk import Found, walk
 from checker.yamlload import Document, YamlProblem, parse
 
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -55,6 +58,38 @@ class Known:
                    frozenset(rule_ids) if rule_ids is not None else None)
 
 
+class Lines(Mapping[str, int]):
+    """{field: line} of one record, compact: a large inventory holds one per person and group, and as
+    a dict each took ~500 bytes (most lines are numbers past 256, each its own int object)."""
+
+    __slots__ = ("_keys", "_lines")
+
+    def __init__(self, lines: Mapping[str, int]) -> None:
+        self._keys = _shared_keys(tuple(lines))
+        self._lines = array("I", lines.values())
+
+    def __getitem__(self, key: str) -> int:
+        try:
+            return self._lines[self._keys.index(key)]
+        except ValueError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"Lines({dict(self)!r})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple per set of field names (records of one kind nearly all have the same)."""
+    return keys
+
+
 # ---------------------------------------------------------------- reading from disk
 
 
@@ -66,11 +101,24 @@ def is_inventory_file(name: str) -> bool:
 def read_tree(root: Path, display_root: str | None = None) -> tuple[list[SourceFile], list[Problem]]:
     """Every YAML file under root (hidden ones too; only `.git` folders are skipped), with the
     problems of files that could not be read safely. Nothing is skipped silently (see checker.walk)."""
+    found, problems = list_tree(root, display_root)
+    sources, more = read_found(found)
+    return sources, problems + more
+
+
+def list_tree(root: Path, display_root: str | None = None) -> tuple[list[Found], list[Problem]]:
+    """The YAML files read_tree would read, sorted by the path users see, without reading them."""
     display_root = display_root if display_root is not None else str(root)
     if not root.is_dir():
         return [], [Problem(display_root, None, "inventory folder not found")]
     found, problems = walk(root, display_root, is_inventory_file, "inventory", "YAML file")
+    return sorted(found, key=lambda f: f.shown), problems
+
+
+def read_found(found: Iterable[Found]) -> tuple[list[SourceFile], list[Problem]]:
+    """The bytes of these files, and the problems of those that could not be read safely."""
     sources: list[SourceFile] = []
+    problems: list[Problem] = []
     limit = max_file_bytes()
     for file in found:
         source, problem = read_file(file.path, file.shown, file.size, limit)
@@ -88,7 +136,12 @@ def read_file(path: Path, shown: str, size: int, limit: int) -> tuple[SourceFile
                                           "(CHECKER_MAX_FILE_BYTES)")
     try:
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)  # never more than the limit, even if the file grew
+            # The size as listed, plus a byte to notice growth: read(limit + 1) would allocate a
+            # limit-sized buffer per file and leave a memory mapping behind for each (a 100,000-file
+            # tree ran out of mappings). Never more than the limit, even if the file grew.
+            data = handle.read(min(size, limit) + 1)
+            if len(data) > size:
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         return None, Problem(shown, None, f"cannot read: {exc.strerror or exc}")
     if len(data) > limit:
@@ -138,9 +191,13 @@ class _Builder:
     # Every id claimed, by records that built and by records with a field error alike, so that one bad
     # field is one error and not also an "unknown person" error wherever the record is referred to.
     claimed: dict[str, dict[str, Location]] = field(default_factory=lambda: {s: {} for s in _NOUNS})
-    # Records kept until every file is in, so references can be checked in any file order.
-    group_raw: list[tuple[str, Document, int, bool]] = field(default_factory=list)
-    waiver_raw: list[tuple[str, Document, int, bool]] = field(default_factory=list)
+    # References are checked once every file is in, so files may come in any order and each file's
+    # document is dropped as soon as its records are built: groups whose owner was not listed (and so
+    # was added as a member), the person references of what was not built, and waivers' records.
+    owner_added: set[str] = field(default_factory=set)
+    person_refs: list[tuple[str, int | None, str, object]] = field(default_factory=list)
+    waiver_raw: list[tuple[str, dict[str, Any], dict[str, int], bool]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     # Problems that may be caused by records that could not be read at all, and those records' kinds.
     consequences: list[Problem] = field(default_factory=list)
@@ -168,27 +225,45 @@ def build(files: Iterable[ParsedFile], known: Known, reuse: dict[int, tuple[Any,
     sides of a diff, the samples of --history) keep one Person and Group per record, so what is
     derived from them is computed once. References are checked again on every build.
     """
-    files = sorted(files, key=lambda f: f.path)
-    builder = _Builder(known, reuse=reuse)
-    for parsed in files:
-        builder.problems.extend(parsed.problems)
+    builder = Builder(known, reuse)
+    for parsed in sorted(files, key=lambda f: f.path):
+        builder.add(parsed)
+    return builder.finish()
+
+
+class Builder:
+    """build() one file at a time, for callers that stream files in path order and drop each
+    parsed document once it is added: only the records built from it stay in memory."""
+
+    def __init__(self, known: Known, reuse: dict[int, tuple[Any, Person | Group]] | None = None) -> None:
+        self._b = _Builder(known, reuse=reuse)
+
+    def add(self, parsed: ParsedFile) -> None:
+        b = self._b
+        b.paths.append(parsed.path)
+        b.problems.extend(parsed.problems)
         if parsed.doc is None or not isinstance(parsed.doc.value, dict):
             for section in _NOUNS:
-                builder.unreadable[section].append(parsed.path)
-            continue
-        _claim_all(builder, parsed)
-    for path, doc, index, valid in builder.group_raw:
-        _add_group(builder, path, doc, index, valid)
-    for path, doc, index, valid in builder.waiver_raw:
-        _add_waiver(builder, path, doc, index, valid)
-    builder.problems.extend(identity_problems(builder.people, builder.groups))  # SPEC §2 uniqueness
-    if builder.problems or builder.consequences:
-        raise InputError(_with_causes(builder))
-    return Inventory(builder.people, builder.groups, builder.waivers, tuple(f.path for f in files))
+                b.unreadable[section].append(parsed.path)
+            return
+        _claim_all(b, parsed)
+
+    def finish(self) -> Inventory:
+        b = self._b
+        _check_group_refs(b)
+        for path, line, what, pid in b.person_refs:
+            _person_refs(b, path, line, what, pid)
+        for path, raw, lines, valid in b.waiver_raw:
+            _add_waiver(b, path, raw, lines, valid)
+        b.problems.extend(identity_problems(b.people, b.groups))  # SPEC §2 uniqueness
+        if b.problems or b.consequences:
+            raise InputError(_with_causes(b))
+        return Inventory(b.people, b.groups, b.waivers, tuple(b.paths))
 
 
 def _claim_all(b: _Builder, parsed: ParsedFile) -> None:
-    """Claim the id of every record of one file and build its people; keep groups and waivers for later."""
+    """Claim the id of every record of one file and build its people and groups; keep waivers' records
+    for the end (they refer to groups, which may come in later files)."""
     doc = parsed.doc
     assert doc is not None
     for section in _NOUNS:
@@ -209,8 +284,24 @@ def _claim_all(b: _Builder, parsed: ParsedFile) -> None:
             if section == "people":
                 if valid:
                     _add_person(b, parsed.path, doc, index)
+            elif section == "groups":
+                _add_group(b, parsed.path, doc, index, valid)
             else:
-                (b.group_raw if section == "groups" else b.waiver_raw).append((parsed.path, doc, index, valid))
+                b.waiver_raw.append((parsed.path, raw, doc.keys_at((section, index)), valid))
+
+
+def _check_group_refs(b: _Builder) -> None:
+    """The owner and members of every group built are known people (checked once all files are in)."""
+    people = b.claimed["people"]
+    for gid, group in b.groups.items():
+        if group.owner not in people:
+            b.unknown("people", group.location.file, group.field_lines.get("owner"),
+                      f"group {gid}: owner {group.owner!r} is not a known person")
+        listed = group.members[1:] if gid in b.owner_added else group.members
+        for member in listed:
+            if member not in people:
+                b.unknown("people", group.location.file, group.member_lines.get(member),
+                          f"group {gid}: member {member!r} is not a known person")
 
 
 def _claim(b: _Builder, path: str, doc: Document, section: str, index: int, rid: str) -> bool:
@@ -256,7 +347,7 @@ def _keep(b: _Builder, raw: dict[str, Any], made: _Made) -> _Made:
 def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
     raw: dict[str, Any] = doc.value["people"][index]
     lines = doc.keys_at(("people", index))
-    pid = raw["id"]
+    pid = intern(raw["id"])
     if raw["location"] not in countries.codes():
         b.problem(path, lines["location"], f"unknown country code {raw['location']!r} (ISO 3166-1 alpha-2)"
                                            f"{countries.hint(raw['location'])}")
@@ -267,12 +358,20 @@ def _add_person(b: _Builder, path: str, doc: Document, index: int) -> None:
     record: dict[str, Any] = {"id": pid}
     if "name" in raw:
         record["name"] = raw["name"]
-    record.update(location=raw["location"], employment=raw["employment"],
-                  status=raw.get("status", "active"), trainings=dict(raw.get("trainings") or {}))
+    record.update(location=_shared(raw["location"]), employment=_shared(raw["employment"]),
+                  status=_shared(raw.get("status", "active")),
+                  trainings={_shared(k): _shared(v) for k, v in (raw.get("trainings") or {}).items()})
     accounts = dict(raw.get("accounts") or {})
-    lines = {**lines, **{f"accounts.{k}": v for k, v in doc.keys_at(("people", index, "accounts")).items()}}
-    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), lines, raw.get("email"),
+    if accounts:
+        lines = {**lines, **{f"accounts.{k}": v for k, v in doc.keys_at(("people", index, "accounts")).items()}}
+    b.people[pid] = _keep(b, raw, Person(pid, record, Location(path, lines["id"]), Lines(lines), raw.get("email"),
                                          accounts))
+
+
+def _shared(value: Any) -> Any:
+    """One string object for each of the few values that repeat across 100,000s of records (a
+    country, a date, a platform): a large inventory holds each once, not once per record."""
+    return intern(value) if isinstance(value, str) else value
 
 
 def _person_refs(b: _Builder, path: str, line: int | None, what: str, pid: object) -> None:
@@ -281,34 +380,34 @@ def _person_refs(b: _Builder, path: str, line: int | None, what: str, pid: objec
 
 
 def _add_group(b: _Builder, path: str, doc: Document, index: int, valid: bool) -> None:
+    """Build one group; its person references are checked by finish(), once every file is in."""
     raw: dict[str, Any] = doc.value["groups"][index]
     lines = doc.keys_at(("groups", index))
     base = ("groups", index)
     gid = raw["id"]
     if not valid:  # a field error, reported by the schema: check the references that can be read
-        _person_refs(b, path, lines.get("owner"), f"group {gid}: owner", raw.get("owner"))
+        b.person_refs.append((path, lines.get("owner"), f"group {gid}: owner", raw.get("owner")))
         if isinstance(raw.get("members"), list):
-            for line, member in zip(doc.items_at((*base, "members")), raw["members"], strict=True):
-                _person_refs(b, path, line, f"group {gid}: member", member)
+            b.person_refs.extend((path, line, f"group {gid}: member", member)
+                                 for line, member in zip(doc.items_at((*base, "members")), raw["members"], strict=True))
         if isinstance(raw.get("reviewed"), dict):
-            _person_refs(b, path, doc.line((*base, "reviewed", "by")), f"group {gid}: reviewed by",
-                         raw["reviewed"].get("by"))
+            b.person_refs.append((path, doc.line((*base, "reviewed", "by")), f"group {gid}: reviewed by",
+                                  raw["reviewed"].get("by")))
         return
+    owner = intern(raw["owner"])
+    if owner not in raw["members"]:
+        b.owner_added.add(gid)
+    if "reviewed" in raw:
+        b.person_refs.append((path, doc.line((*base, "reviewed", "by")), f"group {gid}: reviewed by",
+                              raw["reviewed"]["by"]))
     kept = _reused(b, raw, path, Group)
-    if (isinstance(kept, Group) and all(m in b.people for m in kept.members)
-            and b.known.data_classes.issuperset(kept.data_classes)
-            and b.known.jurisdictions.issuperset(kept.fields["subject_jurisdictions"])
-            and ("reviewed" not in kept.fields or kept.fields["reviewed"]["by"] in b.people)):
-        b.groups[gid] = kept  # the very same record, and its references still resolve
+    if (isinstance(kept, Group) and b.known.data_classes.issuperset(kept.data_classes)
+            and b.known.jurisdictions.issuperset(kept.fields["subject_jurisdictions"])):
+        b.groups[gid] = kept  # the very same record (finish() checks its references again)
         return
-    owner = raw["owner"]
-    _person_refs(b, path, lines["owner"], f"group {gid}: owner", owner)
-    member_lines: dict[str, int] = {}
     item_lines = doc.items_at((*base, "members"))
-    for i, member in enumerate(raw["members"]):
-        member_lines[member] = item_lines[i]
-        _person_refs(b, path, member_lines[member], f"group {gid}: member", member)
-    members = list(raw["members"])
+    members = [intern(member) for member in raw["members"]]  # the same string as the person's id
+    member_lines = dict(zip(members, item_lines, strict=True))
     if owner not in member_lines:  # the owner is a member whether listed or not
         members.insert(0, owner)
         member_lines[owner] = lines["owner"]
@@ -324,22 +423,18 @@ def _add_group(b: _Builder, path: str, doc: Document, index: int, valid: bool) -
             b.problem(path, doc.items_at((*base, "subject_jurisdictions"))[i],
                       f"group {gid}: unknown jurisdiction {name!r} "
                       f"(known: {', '.join(sorted(b.known.jurisdictions))})")
-    fields: dict[str, Any] = {"platform": raw["platform"], "kind": raw["kind"],
-                              "data_classes": list(raw.get("data_classes") or ()),
-                              "subject_jurisdictions": list(raw.get("subject_jurisdictions") or ())}
+    fields: dict[str, Any] = {"platform": _shared(raw["platform"]), "kind": _shared(raw["kind"]),
+                              "data_classes": [_shared(c) for c in raw.get("data_classes") or ()],
+                              "subject_jurisdictions": [_shared(j) for j in raw.get("subject_jurisdictions") or ()]}
     if "description" in raw:
         fields["description"] = raw["description"]
     if "reviewed" in raw:  # SPEC §3: passed to policies as given
-        _person_refs(b, path, doc.line((*base, "reviewed", "by")), f"group {gid}: reviewed by",
-                     raw["reviewed"]["by"])
         fields["reviewed"] = dict(raw["reviewed"])
     b.groups[gid] = _keep(b, raw, Group(gid, fields, owner, tuple(members), Location(path, lines["id"]),
-                                         member_lines, lines, data_class_lines, raw.get("external_id")))
+                                         member_lines, Lines(lines), data_class_lines, raw.get("external_id")))
 
 
-def _add_waiver(b: _Builder, path: str, doc: Document, index: int, valid: bool) -> None:
-    raw: dict[str, Any] = doc.value["waivers"][index]
-    lines = doc.keys_at(("waivers", index))
+def _add_waiver(b: _Builder, path: str, raw: dict[str, Any], lines: dict[str, int], valid: bool) -> None:
     wid = raw["id"]
     group = raw.get("group")
     if isinstance(group, str) and group not in b.claimed["groups"]:

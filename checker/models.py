@@ -20,7 +20,7 @@ WAIVER_RULES = ("waiver-expired", "waiver-unused", "waiver-self-approved")
 WAIVER_CHANGES = ("added", "extended")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # one per person and group: kept small
 class Location:
     file: str
     line: int

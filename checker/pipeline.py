@@ -10,7 +10,7 @@ import functools
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,12 @@ from checker.yamlload import Document
 
 # Below this many files a worker pool costs more than it saves.
 PARALLEL_PARSE_MIN_FILES = 200
+# Files read, parsed and built at a time: besides the inventory, memory holds one chunk's bytes and
+# parsed documents (a parsed file takes several times its size), never the whole tree's.
+LOAD_CHUNK_FILES = 1000
+# Groups (or people) joined and evaluated at a time: the joined inputs of one chunk are held, never
+# the whole organisation's (at 100,000 groups, ~1.3 M member records).
+EVALUATE_CHUNK = 2000
 
 
 def load_policies(path: Path, display: str | None = None) -> PolicySet:
@@ -41,40 +47,105 @@ def known_for(policy_set: PolicySet) -> inventory.Known:
 
 def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
                    jobs: int = 1) -> Inventory:
-    with timings.phase("read"):
-        sources, problems = inventory.read_tree(path, display if display is not None else shown(path))
-    with timings.phase("parse and validate files"):
-        parsed = parse_sources(sources, cache or NoCache(), jobs)
+    """Disk -> Inventory, LOAD_CHUNK_FILES files at a time in path order: each chunk is read, parsed
+    (or found in the cache) and added to the inventory, then its bytes and documents are dropped."""
+    with timings.phase("list files"):
+        found, problems = inventory.list_tree(path, display if display is not None else shown(path))
+    builder = inventory.Builder(known_for(policy_set))
+    file_problems: list[Problem] = []
+    tally = timings.Tally()
+    with Parser(cache or NoCache(), jobs) as parser:
+        for start in range(0, len(found), LOAD_CHUNK_FILES):
+            with tally("read"):
+                sources, unread = inventory.read_found(found[start:start + LOAD_CHUNK_FILES])
+            problems += unread
+            with tally("parse and validate files"):
+                parsed = parser.parse(sources)
+            del sources
+            with tally("build inventory"):
+                for each in parsed:
+                    file_problems.extend(each.problems)
+                    if not problems:  # the run fails either way: the rest are parsed for their problems only
+                        builder.add(each)
+            del parsed
+    tally.report()
     if problems:
-        raise InputError(problems + [p for f in parsed for p in f.problems])
-    with timings.phase("build inventory"):
-        return inventory.build(parsed, known_for(policy_set))
+        raise InputError(problems + file_problems)
+    with timings.phase("check references"):
+        return builder.finish()
+
+
+class Parser:
+    """parse_source for files, from the cache where the same path held the same bytes (or, for git
+    blobs, the same blob). Misses are parsed by a pool of `jobs` processes, made for the first
+    batch big enough to be worth one and kept for the next (forked while the inventory is small)."""
+
+    def __init__(self, cache: Cache, jobs: int) -> None:
+        self._cache = cache
+        self._jobs = jobs
+        self._pool: Any = None
+
+    def __enter__(self) -> Parser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    def parse(self, sources: Sequence[SourceFile]) -> list[ParsedFile]:
+        keys = [digest("parsed", s.path, s.data) for s in sources]
+        cached = {k: _thaw(v) for k, v in self._cache.get_marshal("parsed", keys).items()}
+        misses = [(k, s) for k, s in zip(keys, sources, strict=True) if cached.get(k) is None]
+        fresh = dict(zip([k for k, _ in misses], self.parse_all([s for _, s in misses]), strict=True))
+        self._cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
+        return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
+
+    def parse_blobs(self, entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]]
+                    ) -> list[ParsedFile]:
+        keys = [digest("parsed-blob", path, sha) for path, sha in entries]
+        found = {k: _thaw(v) for k, v in self._cache.get_marshal("parsed", keys).items()}
+        misses = [(k, entry) for k, entry in zip(keys, entries, strict=True) if found.get(k) is None]
+        if misses:
+            data = read(sha for _, (_, sha) in misses)
+            parsed = self.parse_all([SourceFile(path, data[sha]) for _, (path, sha) in misses])
+            fresh = dict(zip([k for k, _ in misses], parsed, strict=True))
+            self._cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
+            found.update(fresh)
+        return [found[k] for k in keys]  # type: ignore[misc]
+
+    def parse_all(self, sources: Sequence[SourceFile]) -> list[ParsedFile]:
+        """parse_source of each, no cache."""
+        if self._jobs <= 1 or len(sources) < PARALLEL_PARSE_MIN_FILES:
+            return [inventory.parse_source(s) for s in sources]
+        if self._pool is None:
+            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                                  else "spawn")
+            self._pool = context.Pool(self._jobs, initializer=die_with_parent, initargs=(os.getpid(),))
+        # Largest files first in small chunks, so a few big people files do not land on one worker last.
+        order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
+        done = self._pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
+        result: list[ParsedFile] = [done[0]] * len(sources)
+        for position, index in enumerate(order):
+            result[index] = done[position]
+        return result
 
 
 def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> list[ParsedFile]:
     """parse_source for every file, from the cache where the same path held the same bytes."""
-    keys = [digest("parsed", s.path, s.data) for s in sources]
-    cached = {k: _thaw(v) for k, v in cache.get_marshal("parsed", keys).items()}
-    misses = [(k, s) for k, s in zip(keys, sources, strict=True) if cached.get(k) is None]
-    fresh = dict(zip([k for k, _ in misses], _parse_many([s for _, s in misses], jobs), strict=True))
-    cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
-    return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
+    with Parser(cache, jobs) as parser:
+        return parser.parse(sources)
 
 
 def parse_blobs(entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]],
                 cache: Cache, jobs: int) -> list[ParsedFile]:
     """parse_source for (path, git blob id) pairs, cached by blob id: a file met in an earlier run (or
     on the other side of a diff) is neither read from git nor parsed again."""
-    keys = [digest("parsed-blob", path, sha) for path, sha in entries]
-    found = {k: _thaw(v) for k, v in cache.get_marshal("parsed", keys).items()}
-    misses = [(k, entry) for k, entry in zip(keys, entries, strict=True) if found.get(k) is None]
-    if misses:
-        data = read(sha for _, (_, sha) in misses)
-        parsed = _parse_many([SourceFile(path, data[sha]) for _, (path, sha) in misses], jobs)
-        fresh = dict(zip([k for k, _ in misses], parsed, strict=True))
-        cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
-        found.update(fresh)
-    return [found[k] for k in keys]  # type: ignore[misc]
+    with Parser(cache, jobs) as parser:
+        return parser.parse_blobs(entries, read)
 
 
 def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
@@ -91,20 +162,6 @@ def _thaw(value: Any) -> ParsedFile | None:
         return ParsedFile(path, doc, tuple(Problem(*p) for p in problems))
     except (TypeError, ValueError):
         return None  # not what this code writes: a miss
-
-
-def _parse_many(sources: Sequence[SourceFile], jobs: int) -> list[ParsedFile]:
-    if jobs <= 1 or len(sources) < PARALLEL_PARSE_MIN_FILES:
-        return [inventory.parse_source(s) for s in sources]
-    # Largest files first in small chunks, so a few big people files do not land on one worker last.
-    order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        done = pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
-    result: list[ParsedFile] = [done[0]] * len(sources)
-    for position, index in enumerate(order):
-        result[index] = done[position]
-    return result
 
 
 # ---------------------------------------------------------------- evaluation with the result cache
@@ -135,8 +192,10 @@ def compact(raw: RawResult) -> RawResult:
 
 
 def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
-                    cache: Cache, group_ids: Sequence[str] | None = None) -> dict[str, RawResult]:
-    """Raw results per group, evaluating only cache misses (the engine is made only if needed)."""
+                    cache: Cache, group_ids: Sequence[str] | None = None, chunk: int = EVALUATE_CHUNK
+                    ) -> dict[str, RawResult]:
+    """Raw results per group, evaluating only cache misses (the engine is made only if needed),
+    `chunk` groups joined, evaluated and stored at a time."""
     ids = sorted(inv.groups) if group_ids is None else list(group_ids)
     with timings.phase("cache lookup"):
         keys = input_keys(inv, as_of, policy_key, ids)
@@ -144,19 +203,26 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     missing = [gid for gid in ids if keys[gid] not in cached]
     results = {gid: cached[keys[gid]] for gid in ids if keys[gid] in cached}
     if missing:
-        with timings.phase(f"join {len(missing)} groups"):
-            inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in missing]
-        with timings.phase(f"evaluate {len(missing)} groups"):
-            fresh = {gid: compact(raw) for gid, raw in engine_for().evaluate(inputs).items()}
-        results.update(fresh)  # compact like the cached ones, so a result never depends on the cache
-        with timings.phase("cache store"):
-            cache.put_marshal("result", {keys[gid]: fresh[gid] for gid in missing})
+        with timings.phase(f"join, evaluate and store {len(missing)} groups"):
+            # largest first across chunks too: a chunk of big groups, then ever smaller ones
+            missing.sort(key=lambda gid: -len(inv.groups[gid].members))
+            for part in _chunks(missing, chunk):
+                inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in part]
+                fresh = {gid: compact(raw) for gid, raw in engine_for().evaluate(inputs).items()}
+                del inputs
+                results.update(fresh)  # compact like the cached ones, so a result never depends on the cache
+                cache.put_marshal("result", {keys[gid]: fresh[gid] for gid in part})
     return results
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start:start + size]
 
 
 def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_of: str, policy_key: str,
                     cache: Cache, rules: Mapping[str, RuleInfo], person_ids: Iterable[str] | None = None,
-                    cached_only: bool = False) -> dict[str, RawResult]:
+                    cached_only: bool = False, chunk: int = EVALUATE_CHUNK) -> dict[str, RawResult]:
     """Raw person-scope results, like evaluate_groups; nothing at all (no key, no input) when the
     policies have no person-scope family.
 
@@ -183,15 +249,15 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     missing = [] if cached_only else [pid for pid in ids if keys[pid] not in cached]
     results = {pid: cached[keys[pid]] for pid in ids if keys[pid] in cached}
     if missing:
-        with timings.phase(f"join {len(missing)} people"):
+        with timings.phase(f"join, evaluate and store {len(missing)} people"):
             views: dict[str, dict[str, Any]] = {}
-            inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of, views))
-                      for pid in missing]
-        with timings.phase(f"evaluate {len(missing)} people"):
-            fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}
-        results.update(fresh)
-        with timings.phase("person cache store"):
-            cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in missing})
+            for part in _chunks(missing, chunk):
+                inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of,
+                                             views)) for pid in part]
+                fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}
+                del inputs
+                results.update(fresh)
+                cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in part})
     if not everyone:
         return results
     with_findings = {pid: raw for pid, raw in results.items() if raw}
