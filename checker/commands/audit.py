@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import history, inventory, pipeline, snapshot, waivers
+from checker import history, inventory, pipeline, runcache, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
 from checker.errors import CheckerError, GitError, InputError, Problem
 from checker.escapes import escape_controls
 from checker.inventory import ParsedFile, SourceFile
-from checker.models import Finding, Inventory, RunResult
+from checker.models import Engine as EngineInfo
+from checker.models import Finding, Inventory, RuleInfo, RunResult
 from checker.observed.drift import drift, drift_rule_infos
 from checker.observed.join import observed_inventory
 from checker.observed.match import match
@@ -43,6 +44,15 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
             raise SnapshotError([Problem(file, None, f"another --observed snapshot is of {platform} too: give one "
                                                      "snapshot per platform")])
     with cache_for(options) as cache, engine_for(options, policy_set) as engine:
+        # The whole run's findings when nothing changed (runcache); not for what reads the
+        # inventory itself afterwards: snapshots, --history, the HTML report's charts.
+        whole = cache.enabled and not snapshots and history_since is None and options.format != "html"
+        run_key = runcache.key(options.inventories, pipeline.shown(options.inventories), options.as_of,
+                               engine.cache_key) if whole else None
+        stored = runcache.get(cache, run_key) if run_key is not None else None
+        if stored is not None:
+            findings, groups, people = stored
+            return emit(options, _result(options, engine.info, groups, people, findings, rules, meta))
         inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
         if snapshots:
             declared = inv
@@ -57,9 +67,8 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
             meta["drift_groups"] = drift_groups(declared, inv, matchings)
         else:
             findings = pipeline.findings(engine, inv, options.as_of, rules, cache, engine.cache_key)
-        commit = _inventory_commit(options)
-        if commit:
-            meta["inventory_commit"] = commit
+            if run_key is not None:
+                runcache.put(cache, run_key, findings, len(inv.groups), len(inv.people))
         if history_since is not None:
             memo = MemoCache(cache)  # every sample asks for nearly the same entries
             judge = _judge(engine, memo, policy_set, options.as_of)
@@ -68,9 +77,16 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
     if options.format == "html":  # what only the HTML report draws (charts of groups, waiver expiry)
         meta["groups"] = group_summaries(inv, policy_set.data)
         meta["waivers"] = waiver_summaries(inv)
-    result = RunResult("audit", options.as_of, info, len(inv.groups), len(inv.people), tuple(findings),
-                       rules, fail_on=options.fail_on, meta=meta)
-    return emit(options, result)
+    return emit(options, _result(options, info, len(inv.groups), len(inv.people), findings, rules, meta))
+
+
+def _result(options: Options, info: EngineInfo, groups: int, people: int, findings: Sequence[Finding],
+            rules: Mapping[str, RuleInfo], meta: dict[str, Any]) -> RunResult:
+    commit = _inventory_commit(options)
+    if commit:
+        meta["inventory_commit"] = commit
+    return RunResult("audit", options.as_of, info, groups, people, tuple(findings), rules,
+                     fail_on=options.fail_on, meta=meta)
 
 
 def _read_snapshot(path: Path, as_of: str, max_age_days: int) -> tuple[Snapshot, str]:

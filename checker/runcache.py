@@ -1,0 +1,67 @@
+"""A whole audit's findings under one cache entry, for the warm run where nothing changed.
+
+Between reading the files and reporting, an audit is pure: its findings are a function of every
+inventory file's path and bytes, the policies and engine (PolicySet digest and engine identity),
+the date, and the checker's own code (in every cache key). The entry's key is a digest of exactly
+those, so a run that finds it skips parsing, building, joining and per-group lookups; any change
+to any of them is another key, and the run takes the full path, which caches per file and per
+group as before. Only a run that completed writes an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from checker import inventory
+from checker.cache import Cache, digest
+from checker.models import Finding, Location
+
+SPACE = "run"
+READ_CHUNK_FILES = 1000  # files held in memory at a time while hashing
+
+
+def key(root: Path, display_root: str, as_of: str, policy_key: str) -> str | None:
+    """The entry's key for an audit of the inventory folder `root`; None when any file or folder
+    could not be read (the full path reports why)."""
+    found, problems = inventory.list_tree(root, display_root)
+    if problems:
+        return None
+    h = hashlib.sha256(digest(SPACE, policy_key, as_of, str(inventory.max_file_bytes())).encode())
+    for start in range(0, len(found), READ_CHUNK_FILES):
+        sources, unread = inventory.read_found(found[start:start + READ_CHUNK_FILES])
+        if unread:
+            return None
+        for source in sources:
+            path = source.path.encode()
+            h.update(len(path).to_bytes(8, "little") + path + len(source.data).to_bytes(8, "little"))
+            h.update(source.data)
+    return h.hexdigest()
+
+
+def get(cache: Cache, run_key: str) -> tuple[list[Finding], int, int] | None:
+    """(findings, groups, people) of the audit stored under this key, or None."""
+    value = cache.get_marshal(SPACE, [run_key]).get(run_key)
+    try:
+        rows, groups, people = value  # type: ignore[misc]
+        return [_thaw(row) for row in rows], int(groups), int(people)
+    except (TypeError, ValueError):
+        return None  # absent, or not what this code writes: the full path
+
+
+def put(cache: Cache, run_key: str, findings: Sequence[Finding], groups: int, people: int) -> None:
+    cache.put_marshal(SPACE, {run_key: ([_freeze(f) for f in findings], groups, people)})
+
+
+def _freeze(f: Finding) -> tuple[Any, ...]:
+    where = (f.location.file, f.location.line) if f.location is not None else None
+    return (f.rule, f.level, f.group, f.person, f.message, where, f.waived, f.waiver, f.change, f.measure,
+            f.waiver_change)
+
+
+def _thaw(row: tuple[Any, ...]) -> Finding:
+    rule, level, group, person, message, where, waived, waiver, change, measure, waiver_change = row
+    location = Location(*where) if where is not None else None
+    return Finding(rule, level, group, person, message, location, waived, waiver, change, measure, waiver_change)
