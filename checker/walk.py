@@ -68,6 +68,7 @@ def walk(root: Path, display_root: str, wanted: Callable[[str], bool], what: str
         except OSError as exc:
             unreadable(exc)
             continue
+        folder = shown(here) if here != root else None  # what each file's shown path starts with
         for entry in entries:
             path = here / entry.name
             if entry.is_dir(follow_symlinks=False):
@@ -84,7 +85,8 @@ def walk(root: Path, display_root: str, wanted: Callable[[str], bool], what: str
                 problems.append(Problem(shown(path), None, "not a regular file (a pipe, socket or device); "
                                                            "refusing to read it"))
             elif wanted(entry.name):
-                found.append(Found(shown(path), path, entry.stat(follow_symlinks=False).st_size))
+                name = f"{folder}/{shown_name(entry.name)}" if folder is not None else shown(path)
+                found.append(Found(name, path, entry.stat(follow_symlinks=False).st_size))
     return found, problems
 
 
