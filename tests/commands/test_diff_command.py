@@ -842,17 +842,58 @@ def run_format(org: GitOrg, fmt: str, *extra: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-def test_the_gate_evaluates_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+def test_the_gate_evaluates_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import pipeline
+
+    keyed: list[str] = []
+    real_keys = pipeline.input_keys
+
+    def counting_keys(inv: Any, as_of: str, policy_key: str, group_ids: Any) -> Any:
+        keyed.extend(group_ids)
+        return real_keys(inv, as_of, policy_key, group_ids)
+
+    monkeypatch.setattr(pipeline, "input_keys", counting_keys)
     org.edit(GROUP, *LI_JOINS)
     org.commit()
     for fmt in ("github", "markdown", "table"):
         evaluated.clear()
+        keyed.clear()
         code, stderr = run_format(org, fmt)
         assert code == 1, stderr
         assert evaluated == [("group", "us-escalations")] * 2, fmt  # one group, on each side
+        assert keyed == ["us-escalations"] * 2, fmt  # and the others are not even keyed (issue 12.3)
     evaluated.clear()
     run_diff(org, "--fail-on", "any")  # unchanged findings fail this one: everything is judged
     assert sorted(evaluated) == [("group", "cn-review"), *[("group", "us-escalations")] * 2]
+
+
+def test_a_people_file_change_evaluates_the_groups_of_the_people_whose_record_changed(
+        org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+    """Issue 12.3: ana's record changes in a file that also holds bob and cy; only ana's group is
+    judged again (on each side: its input differs), not the groups of everyone in the file."""
+    org.edit(PEOPLE, "  - id: ana\n    location: US", "  - id: ana\n    location: DE")
+    org.commit("ana moves to Berlin")
+    code, stderr = run_format(org, "github")
+    assert code == 1, stderr
+    assert evaluated == [("group", "us-escalations")] * 2
+    evaluated.clear()
+    org.edit(PEOPLE, "  - id: ana\n    location: DE", "  - id: ana\n    location: US")
+    org.edit(PEOPLE, "    employment: contractor", "    employment: employee")  # cy: in no group
+    org.commit("ana is back, cy is hired")
+    run_format(org, "github")
+    assert evaluated == []  # cy's record is no group's input, and ana's is as at the base
+
+
+@pytest.mark.parametrize("fmt", ["github", "json"])
+def test_a_person_removed_while_an_unchanged_group_lists_them_fails_the_run(org: GitOrg, fmt: str) -> None:
+    """Gate integrity: the change touches only the people file, but breaks a reference from a group
+    file it did not touch; the gate must not pass it as "nothing affected"."""
+    org.edit("inventories/people/elsewhere.yaml", "  - id: li\n    location: CN\n    employment: employee\n", "")
+    org.commit("li leaves; cn-review still names li as its owner")
+    code, stderr = run_format(org, fmt)
+    assert code == 2, stderr
+    assert CN in stderr and "'li' is not a known person" in stderr
 
 
 def test_a_waiver_change_evaluates_its_group(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
