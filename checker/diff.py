@@ -136,6 +136,7 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
     before = {f.identity: f for f in base}
     after = {f.identity: f for f in head}
     out: list[Finding] = []
+    owners: tuple[Mapping[str, str], Mapping[str, str]] | None = None  # for every waived finding, made once
     for identity, finding in after.items():
         old = before.get(identity)
         if old is None:
@@ -149,7 +150,8 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
         else:
             finding = finding.with_(change="unchanged")
         if finding.waived and finding.change in FAILING_CHANGES and not accept_new_waivers:
-            granted = waivers.granted_by_change(finding, base_inv, head_inv, as_of)
+            owners = owners or (waivers.owners_of(base_inv), waivers.owners_of(head_inv))
+            granted = waivers.granted_by_change(finding, base_inv, head_inv, as_of, owners)
             if granted is not None:
                 finding = finding.with_(waived=False, waiver=granted[0], waiver_change=granted[1])
         out.append(finding)
