@@ -967,8 +967,23 @@ def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_
     people = re.findall(r"^  - id: (\S+)$", "".join(p.read_text() for p in files if "/people/" in p.as_posix()),
                         re.MULTILINE)
 
-    def mutate() -> None:
-        kind = rng.choice(["join", "move", "classes", "waiver", "leave"])
+    def mutate(kind: str | None = None) -> None:
+        kind = kind or rng.choice(["join", "move", "classes", "waiver", "leave", "hire", "depart"])
+        if kind in ("hire", "depart"):  # a people-file change that no group file shows
+            path = rng.choice([p for p in files if "/people/" in p.as_posix()])
+            text = path.read_text()
+            if kind == "hire":
+                spots = [m.start() for m in re.finditer(r"    employment: \w+\n", text)]
+                at = rng.choice(spots)
+                end = text.index("\n", at) + 1
+                path.write_text(text[:at] + f"    employment: {rng.choice(['employee', 'contractor'])}\n" + text[end:])
+            else:  # someone in a group leaves: an error, though no group file changed
+                groups_text = "".join(p.read_text() for p in group_files if p.exists())
+                records = [(m.start(), m.group(1)) for m in re.finditer(r"^  - id: (\S+)\n", text, re.MULTILINE)]
+                at = rng.choice([i for i, (_, pid) in enumerate(records[:-1]) if f" {pid}\n" in groups_text])
+                path.write_text(text[:records[at][0]] + text[records[at + 1][0]:])
+                departed.append(records[at][1])
+            return
         if kind == "move":
             path = next(p for p in files if "/people/" in p.as_posix())
             text = path.read_text()
@@ -1005,20 +1020,28 @@ def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_
 
     skipped: list[int] = []
 
-    partial_seen = False
-    for step in range(6):
+    partial_seen, refused = False, 0
+    departed: list[str] = []
+    for step in range(10):
+        departed.clear()
         for _ in range(rng.randint(1, 3)):
             mutate()
+        if step == 4:
+            mutate("depart")
         org.commit(f"step {step}")
         try:
             full = judged("json")
         except Exception as exc:  # a mutation may make the inventory invalid: both must refuse it alike
             with pytest.raises(type(exc)):
                 judged("github")
+            refused += bool(departed)
+            org.git("reset", "-q", "--hard", "HEAD~1")  # go on from the last valid head
             continue
+        assert not departed, f"step {step}: {departed} left but are still named in a group"
         assert judged("github") == full, f"step {step}"
         partial_seen = partial_seen or bool(full[1])
     assert partial_seen and max(skipped) > 20  # the gate-only runs left most groups out
+    assert refused > 0  # a person removed from a people file while unchanged groups name them
 
 
 def test_reports_for_people_say_how_much_the_gate_left_out(org: GitOrg) -> None:
