@@ -77,7 +77,9 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
     if options.format == "html":  # what only the HTML report draws (charts of groups, waiver expiry)
         meta["groups"] = group_summaries(inv, policy_set.data)
         meta["waivers"] = waiver_summaries(inv)
-    return emit(options, _result(options, info, len(inv.groups), len(inv.people), findings, rules, meta))
+    groups, people = len(inv.groups), len(inv.people)
+    del inv  # the report needs the findings only: what the inventory held is the report's to reuse
+    return emit(options, _result(options, info, groups, people, findings, rules, meta))
 
 
 def _result(options: Options, info: EngineInfo, groups: int, people: int, findings: Sequence[Finding],

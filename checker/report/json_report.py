@@ -22,18 +22,21 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
             **({"waiver_change": finding.waiver_change} if finding.waiver_change is not None else {})}
 
 
-def document(result: RunResult) -> dict[str, Any]:
+def document(result: RunResult, lists: bool = True) -> dict[str, Any]:
+    """The report as one value; `lists=False`: without its lists of findings (render writes those)."""
     doc: dict[str, Any] = {
         "version": 1,
         "command": result.command,
         "as_of": result.as_of,
         "engine": {"name": result.engine.name, "version": result.engine.version},
         "summary": result.counts(),
-        "findings": [finding_dict(f) for f in result.findings],
     }
+    if lists:
+        doc["findings"] = [finding_dict(f) for f in result.findings]
     if result.command == "diff":
         doc["policies_changed"] = result.policies_changed
-        doc["policy_impact"] = [finding_dict(f) for f in result.impact]
+        if lists:
+            doc["policy_impact"] = [finding_dict(f) for f in result.impact]
     if "observed" in result.meta:  # SPEC §7: the snapshots an --observed run judged
         doc["observed"] = result.meta["observed"]
     # what diff and --history add to SPEC §7
@@ -46,19 +49,25 @@ def document(result: RunResult) -> dict[str, Any]:
 
 # One encoder for every finding: json.dumps with any option builds a new one per call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+WRITE_CHUNK = 1000  # findings encoded and written at a time: a 300,000-finding report is never one string
 
 
 def render(result: RunResult, stream: TextIO) -> None:
     """Indented, with one finding per line: readable, diffable, and written by the C encoder
     (json's indenting encoder is pure Python and took a second on 40,000 findings)."""
-    doc = document(result)
-    lists = {key: doc[key] for key in ("findings", "policy_impact") if key in doc}
-    head = json.dumps({k: v for k, v in doc.items() if k not in lists}, indent=2, ensure_ascii=False)
-    parts = [head[:-2]] if head.endswith("\n}") else [head[:-1]]
+    head = json.dumps(document(result, lists=False), indent=2, ensure_ascii=False)
+    stream.write(head[:-2] if head.endswith("\n}") else head[:-1])
+    lists = {"findings": result.findings, **({"policy_impact": result.impact} if result.command == "diff" else {})}
     for key, items in lists.items():
-        body = ",\n".join("    " + _ENCODE(item) for item in items)
-        parts.append(f',\n  "{key}": [\n{body}\n  ]' if items else f',\n  "{key}": []')
-    stream.write("".join(parts) + "\n}\n")
+        if not items:
+            stream.write(f',\n  "{key}": []')
+            continue
+        stream.write(f',\n  "{key}": [\n')
+        for start in range(0, len(items), WRITE_CHUNK):
+            lines = ",\n".join("    " + _ENCODE(finding_dict(f)) for f in items[start:start + WRITE_CHUNK])
+            stream.write(f",\n{lines}" if start else lines)
+        stream.write("\n  ]")
+    stream.write("\n}\n")
 
 
 def problem_dict(problem: Problem) -> dict[str, Any]:
