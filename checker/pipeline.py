@@ -203,7 +203,7 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     missing = [gid for gid in ids if keys[gid] not in cached]
     results = {gid: cached[keys[gid]] for gid in ids if keys[gid] in cached}
     if missing:
-        with timings.phase(f"join, evaluate and store {len(missing)} groups"):
+        with timings.phase(f"evaluate {len(missing)} groups"):
             # largest first across chunks too: a chunk of big groups, then ever smaller ones
             missing.sort(key=lambda gid: -len(inv.groups[gid].members))
             for part in _chunks(missing, chunk):
@@ -249,7 +249,7 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     missing = [] if cached_only else [pid for pid in ids if keys[pid] not in cached]
     results = {pid: cached[keys[pid]] for pid in ids if keys[pid] in cached}
     if missing:
-        with timings.phase(f"join, evaluate and store {len(missing)} people"):
+        with timings.phase(f"evaluate {len(missing)} people"):
             views: dict[str, dict[str, Any]] = {}
             for part in _chunks(missing, chunk):
                 inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of,
