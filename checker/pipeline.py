@@ -46,18 +46,23 @@ def known_for(policy_set: PolicySet) -> inventory.Known:
 
 
 def load_inventory(path: Path, policy_set: PolicySet, display: str | None = None, cache: Cache | None = None,
-                   jobs: int = 1) -> Inventory:
+                   jobs: int = 1, read: Sequence[SourceFile] | None = None) -> Inventory:
     """Disk -> Inventory, LOAD_CHUNK_FILES files at a time in path order: each chunk is read, parsed
-    (or found in the cache) and added to the inventory, then its bytes and documents are dropped."""
-    with timings.phase("list files"):
-        found, problems = inventory.list_tree(path, display if display is not None else shown(path))
+    (or found in the cache) and added to the inventory, then its bytes and documents are dropped.
+    `read`: every file of the folder, already read without a problem (runcache.key keeps them)."""
+    problems: list[Problem] = []
+    if read is None:
+        with timings.phase("list files"):
+            found, problems = inventory.list_tree(path, display if display is not None else shown(path))
+    count = len(found) if read is None else len(read)
     builder = inventory.Builder(known_for(policy_set))
     file_problems: list[Problem] = []
     tally = timings.Tally()
     with Parser(cache or NoCache(), jobs) as parser:
-        for start in range(0, len(found), LOAD_CHUNK_FILES):
+        for start in range(0, count, LOAD_CHUNK_FILES):
             with tally("read"):
-                sources, unread = inventory.read_found(found[start:start + LOAD_CHUNK_FILES])
+                sources, unread = (inventory.read_found(found[start:start + LOAD_CHUNK_FILES]) if read is None
+                                   else (read[start:start + LOAD_CHUNK_FILES], []))
             problems += unread
             with tally("parse and validate files"):
                 parsed = parser.parse(sources)

@@ -17,28 +17,36 @@ from typing import Any
 
 from checker import inventory
 from checker.cache import Cache, digest
+from checker.inventory import SourceFile
 from checker.models import Finding, Location
 
 SPACE = "run"
 READ_CHUNK_FILES = 1000  # files held in memory at a time while hashing
+# Files kept for the full path after a miss, up to this many bytes in all (a 10,000-group org is
+# ~13 MB); past it they are read again, so a large inventory's bytes are never held all at once.
+KEEP_READ_BYTES = 64 * 2**20
 
 
-def key(root: Path, display_root: str, as_of: str, policy_key: str) -> str | None:
-    """The entry's key for an audit of the inventory folder `root`; None when any file or folder
-    could not be read (the full path reports why)."""
+def key(root: Path, display_root: str, as_of: str, policy_key: str) -> tuple[str | None, list[SourceFile] | None]:
+    """The entry's key for an audit of the inventory folder `root` (None when any file or folder could
+    not be read: the full path reports why), and the files read, when they total at most
+    KEEP_READ_BYTES: on a miss the full path parses them without reading them again."""
     found, problems = inventory.list_tree(root, display_root)
     if problems:
-        return None
+        return None, None
     h = hashlib.sha256(digest(SPACE, policy_key, as_of, str(inventory.max_file_bytes())).encode())
+    kept: list[SourceFile] | None = [] if sum(f.size for f in found) <= KEEP_READ_BYTES else None
     for start in range(0, len(found), READ_CHUNK_FILES):
         sources, unread = inventory.read_found(found[start:start + READ_CHUNK_FILES])
         if unread:
-            return None
+            return None, None
         for source in sources:
             path = source.path.encode()
             h.update(len(path).to_bytes(8, "little") + path + len(source.data).to_bytes(8, "little"))
             h.update(source.data)
-    return h.hexdigest()
+        if kept is not None:
+            kept += sources
+    return h.hexdigest(), kept
 
 
 def get(cache: Cache, run_key: str) -> tuple[list[Finding], int, int] | None:

@@ -160,15 +160,30 @@ def test_the_run_key_moves_with_files_policies_and_date_and_is_none_when_a_file_
         tmp_path: Path) -> None:
     folder = tmp_path / "inventories"
     shutil.copytree(ROOT / "inventories", folder)
-    key = runcache.key(folder, "inventories", AS_OF, "policies-a")
-    assert key is not None and key == runcache.key(folder, "inventories", AS_OF, "policies-a")
-    assert key != runcache.key(folder, "inventories", "2026-11-30", "policies-a")
-    assert key != runcache.key(folder, "inventories", AS_OF, "policies-b")
-    assert key != runcache.key(folder, "elsewhere", AS_OF, "policies-a")  # findings name the files
+
+    def key(display: str = "inventories", as_of: str = AS_OF, policies: str = "policies-a") -> str | None:
+        return runcache.key(folder, display, as_of, policies)[0]
+
+    first = key()
+    assert first is not None and first == key()
+    assert first != key(as_of="2026-11-30")
+    assert first != key(policies="policies-b")
+    assert first != key(display="elsewhere")  # findings name the files
     (folder / "waivers.yaml").write_bytes((folder / "waivers.yaml").read_bytes() + b"\n")
-    assert runcache.key(folder, "inventories", AS_OF, "policies-a") not in (key, None)
+    assert key() not in (first, None)
     (folder / "broken.yaml").symlink_to(folder / "missing.yaml")
-    assert runcache.key(folder, "inventories", AS_OF, "policies-a") is None
+    assert runcache.key(folder, "inventories", AS_OF, "policies-a") == (None, None)
+
+
+def test_files_read_for_the_key_are_loaded_without_reading_them_again(monkeypatch: pytest.MonkeyPatch,
+                                                                        inv: Inventory) -> None:
+    _, read = runcache.key(ROOT / "inventories", "inventories", AS_OF, "policies")
+    assert read is not None and len(read) == len(inv.files)
+    monkeypatch.setattr(inventory, "read_found", None)  # reading again would fail
+    assert pipeline.load_inventory(ROOT / "inventories", POLICY_SET, "inventories", read=read) == inv
+    monkeypatch.undo()
+    monkeypatch.setattr(runcache, "KEEP_READ_BYTES", 0)
+    assert runcache.key(ROOT / "inventories", "inventories", AS_OF, "policies")[1] is None  # too big to keep
 
 
 def test_a_damaged_run_entry_is_not_trusted(tmp_path: Path) -> None:

@@ -47,13 +47,14 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
         # The whole run's findings when nothing changed (runcache); not for what reads the
         # inventory itself afterwards: snapshots, --history, the HTML report's charts.
         whole = cache.enabled and not snapshots and history_since is None and options.format != "html"
-        run_key = runcache.key(options.inventories, pipeline.shown(options.inventories), options.as_of,
-                               engine.cache_key) if whole else None
+        run_key, read = runcache.key(options.inventories, pipeline.shown(options.inventories), options.as_of,
+                                     engine.cache_key) if whole else (None, None)
         stored = runcache.get(cache, run_key) if run_key is not None else None
         if stored is not None:
             findings, groups, people = stored
             return emit(options, _result(options, engine.info, groups, people, findings, rules, meta))
-        inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs)
+        inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs, read=read)
+        del read
         if snapshots:
             declared = inv
             matchings = [match(declared, snap, file) for snap, file in snapshots]
