@@ -6,10 +6,10 @@
 Each member breaks four member-level rules (location, departed, non-employee, no training), so
 the group's findings grow with its size. The figures show how a group's cost grows when it
 doubles (the goal: at most ~2.2x, and a 50,000-member group under 10 s). Besides wall time they
-give CPU seconds in all and those of the busiest worker (about the wall time on otherwise idle
-cores, and what the growth factor compares). --jobs N runs N workers, as `checker --jobs N`
-does (default 1): with 2 or more, a group of 2,000 members or more is split across them by rule
-family (checker/engines/embedded_split.py).
+give CPU seconds in all, those of the busiest worker (about the wall time on otherwise idle cores,
+and what the growth factor compares) and the largest peak memory of a worker so far. --jobs N runs
+N workers, as `checker --jobs N` does (default 1): with 2 or more, a group of 2,000 members or
+more is split across them by rule family (checker/engines/embedded_split.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,18 @@ def cpu_seconds() -> dict[int, float]:
     return seconds
 
 
+def peak_mib(pids: Iterable[int]) -> float:
+    """The largest peak resident set among these processes, in their lifetime so far (Linux /proc)."""
+    peak = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        peak = max([peak] + [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")])
+    return peak / 1024
+
+
 def main(sizes: list[int], jobs: int) -> None:
     policy_set = policies.load_dir(ROOT / "policies")
     engine = make_engine("embedded", policy_set, EngineOptions(jobs=jobs))
@@ -67,10 +80,11 @@ def main(sizes: list[int], jobs: int) -> None:
             raw = engine.evaluate([("big", document)])["big"]
             embedded, after = time.perf_counter() - started, cpu_seconds()
             spent = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+            memory = peak_mib(pid for pid, seconds in spent.items() if pid and seconds)  # OPA's process idled
             busiest = max(seconds for pid, seconds in spent.items() if pid)
             findings = sum(len(elements) for levels in raw.values() for elements in levels.values())
             shown = (f"{size:>7,} members  {findings:>7,} findings  embedded {embedded:7.2f} s wall, "
-                     f"cpu {sum(spent.values()):6.2f} s, busiest worker {busiest:6.2f} s")
+                     f"cpu {sum(spent.values()):6.2f} s, busiest worker {busiest:6.2f} s, {memory:6,.0f} MiB")
             if previous is not None:
                 shown += f" ({busiest / previous:4.1f}x the previous size)"
             previous = busiest
