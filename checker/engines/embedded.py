@@ -153,13 +153,14 @@ class Evaluator:
         return deduplicated(value)
 
     def _shown(self, message: str) -> str:
-        """rego-cpp's message, with its statement limit explained (the limit grows with the input)."""
+        """rego-cpp's message, with its statement limit explained (once: it repeats it per frame)."""
         if LIMIT_MESSAGE not in message:
             return message
-        return (f"{message}: the policies ran past the embedded engine's limit of {self._limit:,} evaluation "
-                f"steps for this input ({self.base_statements:,} plus {STATEMENTS_PER_VALUE} per value in it; "
-                f"work that grows faster than the group, such as comparing every pair of members, ends "
-                f"there) — use --engine opa")
+        budget = (f"{self.base_statements:,} plus {STATEMENTS_PER_VALUE} per value in it" if self._set_limit
+                  else "rego-cpp's fixed limit: this regopy does not let checker raise it")
+        return (f"{LIMIT_MESSAGE}: the policies ran past the embedded engine's limit of {self._limit:,} "
+                f"evaluation steps for this input ({budget}); work that grows faster than the group, such "
+                f"as comparing every pair of members, ends there — use --engine opa")
 
 
 def _failed_output_message(impl: Any) -> str:
