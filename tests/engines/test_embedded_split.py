@@ -23,12 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-29"
 
 
-def person(n: int, **fields: Any) -> dict[str, Any]:
+def person(n: int) -> dict[str, Any]:
     kinds = [("US", "employee", "active", {"privacy": "2026-06-01"}), ("CN", "contractor", "departed", {}),
              ("DE", "vendor", None, {"privacy": "2024-01-01"}), ("US", "employee", "active", {})]
     location, employment, status, trainings = kinds[n % len(kinds)]
     return {"id": f"p{n:05d}", "location": location, "employment": employment, "status": status,
-            "trainings": trainings, **fields}
+            "trainings": trainings}
 
 
 def group(key: str, size: int, classes: list[str], kind: str = "channel") -> tuple[str, dict[str, Any]]:
