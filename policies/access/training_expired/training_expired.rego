@@ -13,12 +13,6 @@ package access.training_expired
 import rego.v1
 
 import data.lib.groups
-import data.lib.text
-
-# Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
-sensitive_classes := groups.sensitive_classes(input.group)
-
-classes_shown := text.listing(sensitive_classes)
 
 # Trainings completed before this date are more than training_max_age_days old on
 # as_of (YYYY-MM-DD dates of equal length compare as text in date order).
@@ -27,7 +21,7 @@ cutoff := groups.days_before(input.as_of, data.training_max_age_days)
 # Everyone in the group with the date of their privacy training, or null when there is
 # none on record: each date is checked once per group, not once per rule.
 trainings := [[p, completed] |
-	count(sensitive_classes) > 0
+	groups.holds_sensitive
 	some p in groups.everyone
 	completed := training_date(p)
 ]
@@ -41,7 +35,7 @@ warn contains {"msg": msg, "person": p.id} if {
 	completed == null
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data (%s), has no privacy training on record",
-		[groups.role(input.group, p), p.id, input.group.id, classes_shown],
+		[groups.role(p), p.id, input.group.id, groups.held_sensitive_shown],
 	)
 }
 
@@ -52,7 +46,7 @@ warn contains {"msg": msg, "person": p.id} if {
 	groups.after(completed, input.as_of)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data (%s), has a privacy training dated %s, after %s",
-		[groups.role(input.group, p), p.id, input.group.id, classes_shown, completed, input.as_of],
+		[groups.role(p), p.id, input.group.id, groups.held_sensitive_shown, completed, input.as_of],
 	)
 }
 
@@ -61,11 +55,11 @@ warn contains {"msg": msg, "person": p.id, "measure": age - data.training_max_ag
 	some [p, completed] in trainings
 	completed != null
 	completed < cutoff
-	age := groups.days_between(completed, input.as_of)
+	age := groups.age_days(completed)
 	msg := concat(" ", [
 		sprintf(
 			"%s %s of group %s, which holds sensitive data (%s),",
-			[groups.role(input.group, p), p.id, input.group.id, classes_shown],
+			[groups.role(p), p.id, input.group.id, groups.held_sensitive_shown],
 		),
 		sprintf(
 			"last completed privacy training on %s, %d days before %s (the limit is %d days)",

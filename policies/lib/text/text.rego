@@ -9,23 +9,27 @@ package lib.text
 
 import rego.v1
 
-# The strings of set or array s, once each, in ascending order.
-sorted_strings(s) := [x |
+# The strings of set or array s, once each, in ascending order: each string's rank is
+# the number of strings below it, counted once per string (not once per rank and string).
+sorted_strings(s) := [ranked[i] |
 	items := {y | some y in s}
+	ranked := {count([y | some y in items; y < x]): x | some x in items}
 	some i in numbers.range(0, count(items) - 1)
-	some x in items
-	count({y | some y in items; y < x}) == i
 ]
 
 # Set or array s as "a", "a and b" or "a, b and c" (sorted); "none" when empty.
 listing(s) := "none" if {
 	count(s) == 0
 } else := text if {
-	items := sorted_strings(s)
+	# one item, the common case, needs no sorting
+	count(s) == 1
+	some text in s
+} else := words(sorted_strings(s))
+
+# The sorted strings of a non-empty array as "a", "a and b" or "a, b and c".
+words(items) := items[0] if {
 	count(items) == 1
-	text := items[0]
 } else := text if {
-	items := sorted_strings(s)
 	n := count(items)
 
 	# trim(_, "") changes nothing, but the embedded engine keeps the quotes of a concat
