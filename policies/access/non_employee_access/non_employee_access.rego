@@ -25,6 +25,8 @@ holds_restricted if count(restricted) > 0
 deny contains {"msg": msg, "person": p.id} if {
 	holds_restricted
 	some p in groups.everyone
+
+	# the one test most members stop at; object.get then gives a missing employment a name
 	not p.employment == "employee"
 	employment := object.get(p, "employment", "unknown")
 	msg := sprintf(
