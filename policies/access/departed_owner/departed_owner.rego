@@ -11,23 +11,26 @@ package access.departed_owner
 import rego.v1
 
 import data.lib.groups
+import data.lib.text
 
 deny contains msg if {
-	groups.holds_sensitive
-	input.group.owner.status == "departed"
+	g := input.group
+	groups.sensitive(g)
+	g.owner.status == "departed"
 	msg := sprintf(
 		"group %s holds sensitive data (%s) but its owner %s has departed",
-		[input.group.id, groups.held_sensitive_shown, groups.owner_id],
+		[g.id, text.listing(groups.sensitive_classes(g)), g.owner.id],
 	)
 }
 
 # An owner whose status the platform does not give (an account no inventory person matches, SPEC §8)
 # is not known to be active: the rule fails closed on them.
 deny contains msg if {
-	groups.holds_sensitive
-	input.group.owner.status == null
+	g := input.group
+	groups.sensitive(g)
+	g.owner.status == null
 	msg := sprintf(
 		"group %s holds sensitive data (%s) but whether its owner %s is still with the organisation is unknown",
-		[input.group.id, groups.held_sensitive_shown, groups.owner_id],
+		[g.id, text.listing(groups.sensitive_classes(g)), g.owner.id],
 	)
 }

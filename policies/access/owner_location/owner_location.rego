@@ -13,6 +13,7 @@ package access.owner_location
 import rego.v1
 
 import data.lib.groups
+import data.lib.text
 
 deny contains msg if {
 	groups.holds_sensitive
@@ -22,11 +23,11 @@ deny contains msg if {
 	msg := concat(" ", [
 		sprintf(
 			"group %s holds sensitive data (%s) of users in %s,",
-			[input.group.id, groups.held_sensitive_shown, groups.declared_jurisdictions_shown],
+			[input.group.id, text.listing(groups.held_sensitive), text.listing(groups.declared_jurisdictions)],
 		),
 		sprintf(
 			"but its owner %s works from %s, outside the staff locations approved for those users: %s",
-			[owner.id, owner.location, groups.approved_locations_shown],
+			[owner.id, owner.location, text.listing(groups.approved_locations)],
 		),
 	])
 }

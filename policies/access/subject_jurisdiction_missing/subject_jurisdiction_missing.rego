@@ -14,12 +14,13 @@ package access.subject_jurisdiction_missing
 import rego.v1
 
 import data.lib.groups
+import data.lib.text
 
 deny contains msg if {
 	groups.holds_sensitive
 	not groups.declares_jurisdictions
 	msg := concat(" ", [
-		sprintf("group %s holds sensitive data (%s)", [input.group.id, groups.held_sensitive_shown]),
+		sprintf("group %s holds sensitive data (%s)", [input.group.id, text.listing(groups.held_sensitive)]),
 		"but declares no subject_jurisdictions, so the locations of its owner and members cannot be checked",
 	])
 }

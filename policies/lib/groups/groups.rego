@@ -14,8 +14,6 @@ package lib.groups
 
 import rego.v1
 
-import data.lib.text
-
 # Group kinds whose content reaches everyone in the group at once.
 chat_kinds := {"channel", "chat", "mailing-list"}
 
@@ -151,26 +149,20 @@ everyone := people(input.group)
 # The id of its owner.
 owner_id := input.group.owner.id
 
-# The sensitive classes it holds, and those in words.
+# The sensitive classes it holds.
 held_sensitive := sensitive_classes(input.group)
-
-held_sensitive_shown := text.listing(held_sensitive)
 
 # It holds sensitive data.
 holds_sensitive if count(held_sensitive) > 0
 
-# Its subject jurisdictions, and those in words.
+# Its subject jurisdictions.
 declared_jurisdictions := jurisdictions(input.group)
-
-declared_jurisdictions_shown := text.listing(declared_jurisdictions)
 
 # It declares at least one subject jurisdiction.
 declares_jurisdictions if count(declared_jurisdictions) > 0
 
-# The staff locations every one of its subject jurisdictions approves, and those in words.
+# The staff locations every one of its subject jurisdictions approves.
 approved_locations := approved(input.group)
-
-approved_locations_shown := text.listing(approved_locations)
 
 # Midnight UTC of the as-of date, in nanoseconds since the epoch.
 as_of_ns := date_ns(input.as_of)

@@ -166,12 +166,13 @@ test_group_under_evaluation if {
 	}
 	groups.owner_id == "a" with input as {"group": g}
 	groups.holds_sensitive with input as {"group": g}
-	groups.held_sensitive_shown == "financial and user_pii" with input as {"group": g}
-	groups.declared_jurisdictions_shown == "EU and GB" with input as {"group": g}
-	groups.approved_locations_shown == "IE" with input as {"group": g}
+	groups.held_sensitive == {"financial", "user_pii"} with input as {"group": g}
+	groups.declares_jurisdictions with input as {"group": g}
+	groups.declared_jurisdictions == {"EU", "GB"} with input as {"group": g}
+	groups.approved_locations == {"IE"} with input as {"group": g}
 }
 
 test_group_under_evaluation_without_sensitive_data if {
 	not groups.holds_sensitive with input as {"group": {"id": "g", "data_classes": ["internal"]}}
-	groups.held_sensitive_shown == "none" with input as {"group": {"id": "g"}}
+	count(groups.held_sensitive) == 0 with input as {"group": {"id": "g"}}
 }
