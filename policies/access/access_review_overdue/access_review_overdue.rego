@@ -17,9 +17,6 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# In words, once per group (a rule: the embedded engine computes a rule once per query).
-classes_shown := text.listing(groups.held_sensitive)
-
 limit := groups.review_limit(input.group)
 
 # The date of the group's last review, when it is a date on or before as_of.
@@ -34,7 +31,7 @@ warn contains msg if {
 	not input.group.reviewed.on
 	msg := sprintf(
 		"group %s holds sensitive data (%s) but has no access review on record (reviews are due every %d days)",
-		[input.group.id, classes_shown, limit],
+		[input.group.id, text.sensitive_classes_shown, limit],
 	)
 }
 
@@ -44,7 +41,7 @@ warn contains msg if {
 	not reviewed_on
 	msg := sprintf(
 		"group %s holds sensitive data (%s) and its access review is dated %s, after %s: not on record yet",
-		[input.group.id, classes_shown, d, input.as_of],
+		[input.group.id, text.sensitive_classes_shown, d, input.as_of],
 	)
 }
 
@@ -56,7 +53,7 @@ warn contains {"msg": msg, "measure": age - limit} if {
 	msg := concat(" ", [
 		sprintf(
 			"group %s holds sensitive data (%s) and was last reviewed on %s",
-			[input.group.id, classes_shown, reviewed_on],
+			[input.group.id, text.sensitive_classes_shown, reviewed_on],
 		),
 		sprintf(
 			"by %s, %d days before %s (reviews are due every %d days)",

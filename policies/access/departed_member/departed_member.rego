@@ -15,9 +15,6 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# In words, once per group (a rule: the embedded engine computes a rule once per query).
-classes_shown := text.listing(groups.held_sensitive)
-
 # Why a member must not stay, by their status; an active member's status is not a key. Members
 # whose status the platform does not give (accounts no inventory person matches, SPEC §8) are
 # not known to be active: the rule fails closed on them. Each member is judged directly, with no
@@ -34,7 +31,7 @@ deny contains {"msg": msg, "person": p.id} if {
 	p.id != groups.owner_id
 	msg := sprintf(
 		"member %s of group %s %s, and the group holds sensitive data (%s)",
-		[p.id, input.group.id, reason, classes_shown],
+		[p.id, input.group.id, reason, text.sensitive_classes_shown],
 	)
 }
 

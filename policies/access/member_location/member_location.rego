@@ -15,13 +15,6 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# In words, once per group (a rule: the embedded engine computes a rule once per query).
-classes_shown := text.listing(groups.held_sensitive)
-
-jurisdictions_shown := text.listing(groups.declared_jurisdictions)
-
-approved_shown := text.listing(groups.approved_locations)
-
 deny contains {"msg": msg, "person": p.id} if {
 	groups.holds_sensitive
 	groups.declares_jurisdictions
@@ -30,6 +23,9 @@ deny contains {"msg": msg, "person": p.id} if {
 	p.id != groups.owner_id
 	msg := sprintf(
 		"member %s of group %s works from %s, outside the locations approved for users in %s (%s); it holds %s",
-		[p.id, input.group.id, p.location, jurisdictions_shown, approved_shown, classes_shown],
+		[
+			p.id, input.group.id, p.location,
+			text.jurisdictions_shown, text.approved_locations_shown, text.sensitive_classes_shown,
+		],
 	)
 }

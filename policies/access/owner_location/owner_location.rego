@@ -23,11 +23,11 @@ deny contains msg if {
 	msg := concat(" ", [
 		sprintf(
 			"group %s holds sensitive data (%s) of users in %s,",
-			[input.group.id, text.listing(groups.held_sensitive), text.listing(groups.declared_jurisdictions)],
+			[input.group.id, text.sensitive_classes_shown, text.jurisdictions_shown],
 		),
 		sprintf(
 			"but its owner %s works from %s, outside the staff locations approved for those users: %s",
-			[owner.id, owner.location, text.listing(groups.approved_locations)],
+			[owner.id, owner.location, text.approved_locations_shown],
 		),
 	])
 }

@@ -20,7 +20,7 @@ deny contains msg if {
 	groups.holds_sensitive
 	not groups.declares_jurisdictions
 	msg := concat(" ", [
-		sprintf("group %s holds sensitive data (%s)", [input.group.id, text.listing(groups.held_sensitive)]),
+		sprintf("group %s holds sensitive data (%s)", [input.group.id, text.sensitive_classes_shown]),
 		"but declares no subject_jurisdictions, so the locations of its owner and members cannot be checked",
 	])
 }

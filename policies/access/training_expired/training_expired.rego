@@ -15,9 +15,6 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# In words, once per group (a rule: the embedded engine computes a rule once per query).
-classes_shown := text.listing(groups.held_sensitive)
-
 # Trainings completed before this date are more than training_max_age_days old on
 # as_of (YYYY-MM-DD dates of equal length compare as text in date order).
 cutoff := groups.days_before(input.as_of, data.training_max_age_days)
@@ -32,7 +29,7 @@ warn contains {"msg": msg, "person": p.id} if {
 	not groups.privacy_training(p)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data (%s), has no privacy training on record",
-		[groups.role(p), p.id, input.group.id, classes_shown],
+		[groups.role(p), p.id, input.group.id, text.sensitive_classes_shown],
 	)
 }
 
@@ -45,7 +42,7 @@ warn contains {"msg": msg, "person": p.id} if {
 	groups.is_date(completed)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data (%s), has a privacy training dated %s, after %s",
-		[groups.role(p), p.id, input.group.id, classes_shown, completed, input.as_of],
+		[groups.role(p), p.id, input.group.id, text.sensitive_classes_shown, completed, input.as_of],
 	)
 }
 
@@ -61,7 +58,7 @@ warn contains {"msg": msg, "person": p.id, "measure": age - data.training_max_ag
 	msg := concat(" ", [
 		sprintf(
 			"%s %s of group %s, which holds sensitive data (%s),",
-			[groups.role(p), p.id, input.group.id, classes_shown],
+			[groups.role(p), p.id, input.group.id, text.sensitive_classes_shown],
 		),
 		sprintf(
 			"last completed privacy training on %s, %d days before %s (the limit is %d days)",
