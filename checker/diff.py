@@ -46,11 +46,14 @@ class Plan:
     first: Mapping[str, tuple[int, str]]  # input key -> (side, group id) where it first occurs
 
 
-def plan(sides: Sequence[Inventory], as_of: str, policy_key: str) -> Plan:
+def plan(sides: Sequence[Inventory], as_of: str, policy_key: str, only: Sequence[Sequence[str]] | None = None
+         ) -> Plan:
+    """The input keys of every group of each side, or of `only` these groups per side."""
     computed: dict[int, Mapping[str, str]] = {}  # the same inventory on two sides is keyed once
-    for inv in sides:
+    for index, inv in enumerate(sides):
         if id(inv) not in computed:
-            computed[id(inv)] = pipeline.input_keys(inv, as_of, policy_key, sorted(inv.groups))
+            ids = sorted(inv.groups) if only is None else only[index]
+            computed[id(inv)] = pipeline.input_keys(inv, as_of, policy_key, ids)
     keys = tuple(computed[id(inv)] for inv in sides)
     first: dict[str, tuple[int, str]] = {}
     for index, side in enumerate(keys):
@@ -79,7 +82,7 @@ def side_findings(inv: Inventory, keys: Mapping[str, str], raw: Mapping[str, Raw
     (settled: the same on both sides), and waivers on them are not called unused."""
     people = people or {}
     found: list[Finding] = []
-    for gid in sorted(inv.groups):
+    for gid in sorted(inv.groups if complete else keys):
         if complete or keys[gid] in raw:
             found.extend(evaluate.to_findings(inv.groups[gid], raw[keys[gid]], rules))
     for pid in sorted(people):
@@ -115,26 +118,6 @@ def changed_waivers(base: Inventory, head: Inventory) -> list[Waiver]:
     return out
 
 
-def settled_groups(base: Inventory, head: Inventory, base_keys: Mapping[str, str], head_keys: Mapping[str, str]
-                   ) -> set[str]:
-    """Groups whose findings are the same on both sides by construction (issue 12.1): the same joined
-    input (hence the same raw result) and the same waivers aimed at them."""
-    touched = {w.group for w in changed_waivers(base, head)}
-    return {gid for gid, key in head_keys.items() if base_keys.get(gid) == key and gid not in touched}
-
-
-def settled_people(base: Inventory, head: Inventory, base_keys: Mapping[str, str], head_keys: Mapping[str, str],
-                   rules: Mapping[str, RuleInfo]) -> set[str]:
-    """People whose person-scope findings are the same on both sides by construction: the same input
-    and no changed waiver of a person-scope rule that could apply to them."""
-    person_rules = {r for r, info in rules.items() if info.scope == "person"}
-    changed = [w for w in changed_waivers(base, head) if w.rule in person_rules]
-    if any(w.person is None for w in changed):
-        return set()
-    touched = {w.person for w in changed}
-    return {pid for pid, key in head_keys.items() if base_keys.get(pid) == key and pid not in touched}
-
-
 # ---------------------------------------------------------------- classification
 
 
@@ -153,6 +136,7 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
     before = {f.identity: f for f in base}
     after = {f.identity: f for f in head}
     out: list[Finding] = []
+    owners: tuple[Mapping[str, str], Mapping[str, str]] | None = None  # for every waived finding, made once
     for identity, finding in after.items():
         old = before.get(identity)
         if old is None:
@@ -166,7 +150,8 @@ def classify(base: Iterable[Finding], head: Iterable[Finding], base_inv: Invento
         else:
             finding = finding.with_(change="unchanged")
         if finding.waived and finding.change in FAILING_CHANGES and not accept_new_waivers:
-            granted = waivers.granted_by_change(finding, base_inv, head_inv, as_of)
+            owners = owners or (waivers.owners_of(base_inv), waivers.owners_of(head_inv))
+            granted = waivers.granted_by_change(finding, base_inv, head_inv, as_of, owners)
             if granted is not None:
                 finding = finding.with_(waived=False, waiver=granted[0], waiver_change=granted[1])
         out.append(finding)

@@ -75,6 +75,7 @@ class Repository:
         tree_dir = self._repo.working_tree_dir
         self.root: Path | None = Path(tree_dir) if tree_dir is not None else None
         self._blob_cache: dict[str, bytes] = {}
+        self._folders: dict[tuple[str, str, tuple[str, ...], int], Folder] = {}
 
     def __enter__(self) -> Repository:
         return self
@@ -226,6 +227,12 @@ class Repository:
         on disk). Problems, not exceptions, for what cannot be read safely: a name that is not
         UTF-8, a symlink that loops, is broken or leaves the folder, a submodule, a blob over
         `limit` bytes (its size is checked before anything is read)."""
+        memo = (commit, path, tuple(suffixes), limit)
+        if memo not in self._folders:  # the base tip is often the merge base itself: listed once
+            self._folders[memo] = self._list_folder(commit, path, suffixes, limit)
+        return self._folders[memo]
+
+    def _list_folder(self, commit: str, path: str, suffixes: Collection[str], limit: int) -> Folder:
         root = self._repo.commit(commit).tree
         tree = _subtree(root, path, commit)
         if tree is None:

@@ -4,7 +4,7 @@ person for person-scope rule families."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from checker.models import Group, Inventory, Person
@@ -31,6 +31,19 @@ def memberships(inv: Inventory) -> dict[str, list[str]]:
     for gid in sorted(inv.groups):
         for member in inv.groups[gid].members:
             out[member].append(gid)
+    return out
+
+
+def memberships_of(inv: Inventory, person_ids: Collection[str]) -> dict[str, list[str]]:
+    """memberships(inv) for these people only: a diff that judges a few people again need not index
+    everyone's groups (a set test per group, not a list append per membership)."""
+    wanted = set(person_ids)
+    out: dict[str, list[str]] = {pid: [] for pid in wanted if pid in inv.people}
+    for gid in sorted(inv.groups):
+        group = inv.groups[gid]
+        if not wanted.isdisjoint(group.members):
+            for member in wanted.intersection(group.members):
+                out[member].append(gid)
     return out
 
 

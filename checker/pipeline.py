@@ -20,7 +20,7 @@ from checker.engines import PolicyEngine, RawResult
 from checker.engines.workers import die_with_parent
 from checker.errors import InputError, Problem
 from checker.inventory import ParsedFile, SourceFile
-from checker.join import group_input, memberships, person_input, person_keys
+from checker.join import group_input, memberships, memberships_of, person_input, person_keys
 from checker.models import Finding, Inventory, RuleInfo
 from checker.observed.drift import DRIFT_RULES
 from checker.policies import PolicySet
@@ -176,8 +176,8 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
             found = cache.get_marshal("people", [whole]).get(whole)
             if isinstance(found, dict):
                 return found
-        groups_of = memberships(inv)
         ids = sorted(inv.people) if person_ids is None else sorted(person_ids)
+        groups_of = memberships(inv) if person_ids is None else memberships_of(inv, ids)
         keys = person_keys(inv, prefix, ids, groups_of=groups_of)
         cached = cache.get_marshal("result", set(keys.values()))
     missing = [] if cached_only else [pid for pid in ids if keys[pid] not in cached]

@@ -67,19 +67,19 @@ def apply(findings: Iterable[Finding], waivers: Mapping[str, Waiver], as_of: str
     return sorted(result, key=lambda f: f.sort_key)
 
 
-def granted_by_change(finding: Finding, base: Inventory, head: Inventory, as_of: str) -> tuple[str, str] | None:
+def granted_by_change(finding: Finding, base: Inventory, head: Inventory, as_of: str,
+                      owners: tuple[Mapping[str, str], Mapping[str, str]] | None = None) -> tuple[str, str] | None:
     """For a finding a change introduces or worsens and head waivers suppress: (the waiver, "added" or
     "extended") when only waivers the change added or extended suppress it, else None (a waiver the
     change left as it was, or narrowed, suppresses it as usual). SPEC §5: a change cannot grant itself
-    an exception.
+    an exception. `owners`: owners_of(base) and owners_of(head), when the caller asks for many findings.
     """
-    owners = owners_of(head)
+    base_owners, head_owners = owners if owners is not None else (owners_of(base), owners_of(head))
     matching = sorted((w for w in head.waivers.values()
-                       if in_force(w, as_of) and not self_approved(w, owners) and matches(w, finding)),
+                       if in_force(w, as_of) and not self_approved(w, head_owners) and matches(w, finding)),
                       key=lambda w: w.id)
     if not matching:
         return None
-    base_owners = owners_of(base)
     changes = [change_of(base.waivers.get(w.id), w, base_owners) for w in matching]
     if None in changes:
         return None

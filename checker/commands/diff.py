@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import diff, git, inventory, pipeline, policies, walk
+from checker import affected, diff, git, inventory, pipeline, policies, walk
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
 from checker.escapes import escape_controls
 from checker.inventory import ParsedFile
-from checker.join import person_keys
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
 from checker.report.common_groups import waiver_summaries
@@ -188,9 +187,11 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
     with_impact = head_policies is not None and head_policies.digest != judge.digest
     # The gate needs only what the change can affect; these need every finding at the head (issue 12.1).
     complete = options.format in COMPLETE_FORMATS or options.fail_on == "any" or with_impact
+    listing = [[(b.path, b.sha) for b in side.inventory.blobs] if side.inventory.exists else [] for side in (old, new)]
+    changed = None if complete else affected.changed_files(*listing)
     with engine_for(options, judge) as engine:
         base_findings, head_findings, skipped = _judge_sides(engine, cache, options, judge, judge_side,
-                                                             base_inv, head_inv, complete)
+                                                             base_inv, head_inv, changed)
         info = engine.info
     findings = diff.classify(base_findings, head_findings, base_inv, head_inv, as_of, accept_new_waivers)
 
@@ -304,42 +305,41 @@ def _in_context(exc: CheckerError, commit: str | None, context: str) -> CheckerE
 
 
 def _judge_sides(engine: LazyEngine, cache: Cache, options: Options, judge: PolicySet, judge_side: Side,
-                 base_inv: Inventory, head_inv: Inventory, complete: bool
+                 base_inv: Inventory, head_inv: Inventory, changed: Collection[str] | None
                  ) -> tuple[list[Finding], list[Finding], dict[str, int]]:
-    """Both sides' findings, and how many settled groups and people were left out (not `complete`:
-    those whose input and waivers are the same on both sides, when the cache does not have them)."""
+    """Both sides' findings, and how many settled groups and people were left out. `changed` (the
+    files the change touched) None: everything is judged; else only what the change can affect
+    (checker.affected), each side's group and person keys computed once and only for that."""
     as_of, sides = options.as_of, [base_inv, head_inv]
-    todo = diff.plan(sides, as_of, engine.cache_key)
-    settled = set() if complete else diff.settled_groups(base_inv, head_inv, *todo.keys)
-    wanted = {key for side in todo.keys for gid, key in side.items() if gid not in settled}
-    raw = _evaluate(engine, cache, todo, sides, as_of, judge_side, wanted)
+    has_person_rules = any(rule.scope == "person" for rule in judge.rules.values())
+    scope = None if changed is None else affected.affected(
+        base_inv, head_inv, changed, {r for r, info in judge.rules.items() if info.scope == "person"},
+        diff.changed_waivers(base_inv, head_inv))
+    only = None if scope is None else [sorted(scope.groups.intersection(inv.groups)) for inv in sides]
+    todo = diff.plan(sides, as_of, engine.cache_key, only)
+    raw = _evaluate(engine, cache, todo, sides, as_of, judge_side)
     memo = MemoCache(cache)  # a person the same on both sides is evaluated once, even without a cache
     people: list[dict[str, RawResult]] = []
-    settled_people: set[str] = set()
-    if not complete and any(rule.scope == "person" for rule in judge.rules.values()):
-        prefix = pipeline.person_prefix(engine.cache_key, as_of)
-        settled_people = diff.settled_people(base_inv, head_inv, person_keys(base_inv, prefix),
-                                             person_keys(head_inv, prefix), judge.rules)
     for inv in sides:
-        found = _people(engine, memo, inv, as_of, judge, judge_side, set(inv.people) - settled_people)
-        found.update(_people(engine, memo, inv, as_of, judge, judge_side, settled_people, cached_only=True))
-        people.append(found)
+        wanted = None if scope is None or scope.people is None else scope.people.intersection(inv.people)
+        people.append(_people(engine, memo, inv, as_of, judge, judge_side, set(inv.people) if wanted is None
+                              else wanted))
+    complete = scope is None
     findings = [diff.side_findings(inv, keys, raw, judge.rules, as_of, found, complete)
                 for inv, keys, found in zip(sides, todo.keys, people, strict=True)]
-    skipped = {"groups": sum(1 for gid in settled if todo.keys[1][gid] not in raw),
-               "people": sum(1 for pid in settled_people if pid not in people[1])}
+    skipped = {"groups": len(head_inv.groups) - len(todo.keys[1]),
+               "people": len(head_inv.people) - len(people[1]) if has_person_rules and not complete else 0}
     return findings[0], findings[1], skipped
 
 
 def _people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy_set: PolicySet,
-            policy_side: Side, person_ids: Collection[str] | None = None, cached_only: bool = False
-            ) -> dict[str, RawResult]:
+            policy_side: Side, person_ids: Collection[str] | None = None) -> dict[str, RawResult]:
     """Person-scope raw results of one side (nothing when the policies have no person-scope family)."""
     if person_ids is not None and not person_ids:
         return {}
     try:
         return pipeline.evaluate_people(engine, inv, as_of, engine.cache_key, cache, policy_set.rules,
-                                        person_ids, cached_only)
+                                        person_ids)
     except PolicyError as exc:
         side = policy_side
         raise _in_context(exc, None if side.role == "head" else side.commit,
@@ -347,11 +347,11 @@ def _people(engine: LazyEngine, cache: Cache, inv: Inventory, as_of: str, policy
 
 
 def _evaluate(engine: LazyEngine, cache: Cache, todo: diff.Plan, sides: Sequence[Inventory], as_of: str,
-              policy_side: Side, wanted: Collection[str] | None = None) -> dict[str, RawResult]:
-    """Raw results by input key: from the result cache, else each distinct input (of `wanted`, when
-    given) evaluated once. `policy_side` is where the engine's policies come from, for error messages."""
+              policy_side: Side) -> dict[str, RawResult]:
+    """Raw results by input key: from the result cache, else each distinct input evaluated once.
+    `policy_side` is where the engine's policies come from, for error messages."""
     results: dict[str, RawResult] = cache.get_marshal("result", todo.first)
-    missing = [key for key in todo.first if key not in results and (wanted is None or key in wanted)]
+    missing = [key for key in todo.first if key not in results]
     if missing:
         # Engine keys name the group, so an engine error says which one failed.
         by_engine_key = {f"{todo.first[key][1]} ({key[:12]})": key for key in missing}

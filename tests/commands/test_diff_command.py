@@ -842,17 +842,58 @@ def run_format(org: GitOrg, fmt: str, *extra: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-def test_the_gate_evaluates_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+def test_the_gate_evaluates_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import pipeline
+
+    keyed: list[str] = []
+    real_keys = pipeline.input_keys
+
+    def counting_keys(inv: Any, as_of: str, policy_key: str, group_ids: Any) -> Any:
+        keyed.extend(group_ids)
+        return real_keys(inv, as_of, policy_key, group_ids)
+
+    monkeypatch.setattr(pipeline, "input_keys", counting_keys)
     org.edit(GROUP, *LI_JOINS)
     org.commit()
     for fmt in ("github", "markdown", "table"):
         evaluated.clear()
+        keyed.clear()
         code, stderr = run_format(org, fmt)
         assert code == 1, stderr
         assert evaluated == [("group", "us-escalations")] * 2, fmt  # one group, on each side
+        assert keyed == ["us-escalations"] * 2, fmt  # and the others are not even keyed (issue 12.3)
     evaluated.clear()
     run_diff(org, "--fail-on", "any")  # unchanged findings fail this one: everything is judged
     assert sorted(evaluated) == [("group", "cn-review"), *[("group", "us-escalations")] * 2]
+
+
+def test_a_people_file_change_evaluates_the_groups_of_the_people_whose_record_changed(
+        org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
+    """Issue 12.3: ana's record changes in a file that also holds bob and cy; only ana's group is
+    judged again (on each side: its input differs), not the groups of everyone in the file."""
+    org.edit(PEOPLE, "  - id: ana\n    location: US", "  - id: ana\n    location: DE")
+    org.commit("ana moves to Berlin")
+    code, stderr = run_format(org, "github")
+    assert code == 1, stderr
+    assert evaluated == [("group", "us-escalations")] * 2
+    evaluated.clear()
+    org.edit(PEOPLE, "  - id: ana\n    location: DE", "  - id: ana\n    location: US")
+    org.edit(PEOPLE, "    employment: contractor", "    employment: employee")  # cy: in no group
+    org.commit("ana is back, cy is hired")
+    run_format(org, "github")
+    assert evaluated == []  # cy's record is no group's input, and ana's is as at the base
+
+
+@pytest.mark.parametrize("fmt", ["github", "json"])
+def test_a_person_removed_while_an_unchanged_group_lists_them_fails_the_run(org: GitOrg, fmt: str) -> None:
+    """Gate integrity: the change touches only the people file, but breaks a reference from a group
+    file it did not touch; the gate must not pass it as "nothing affected"."""
+    org.edit("inventories/people/elsewhere.yaml", "  - id: li\n    location: CN\n    employment: employee\n", "")
+    org.commit("li leaves; cn-review still names li as its owner")
+    code, stderr = run_format(org, fmt)
+    assert code == 2, stderr
+    assert CN in stderr and "'li' is not a known person" in stderr
 
 
 def test_a_waiver_change_evaluates_its_group(org: GitOrg, evaluated: list[tuple[str, str]]) -> None:
@@ -875,8 +916,11 @@ def test_a_policy_change_evaluates_everything(org: GitOrg, evaluated: list[tuple
                                  ("group", "us-escalations")]  # judged by the base's, and the impact by the head's
 
 
-def test_unchanged_findings_come_from_the_cache_when_it_has_them(org: GitOrg, evaluated: list[tuple[str, str]],
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_gate_reads_from_the_cache_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]]
+                                                                       ) -> None:
+    """Issue 12.3: a gate run's cost follows the change even when the cache holds every group (after
+    a complete run): what the change cannot affect is neither keyed nor looked up, and is reported
+    as not evaluated; what it can affect comes from the cache."""
     from checker.commands import diff as diff_command
     from checker.commands.options import Options
 
@@ -896,8 +940,8 @@ def test_unchanged_findings_come_from_the_cache_when_it_has_them(org: GitOrg, ev
     full = result("json")  # evaluates cn-review too, and keeps it
     evaluated.clear()
     warm = result("github")
-    assert evaluated == [] and "not_evaluated" not in warm.meta
-    assert warm.findings == full.findings
+    assert evaluated == [] and warm.meta["not_evaluated"] == {"groups": 1, "people": 0}
+    assert warm.findings == tuple(f for f in full.findings if f.group != "cn-review")
 
 
 def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_path: Path) -> None:
@@ -923,8 +967,23 @@ def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_
     people = re.findall(r"^  - id: (\S+)$", "".join(p.read_text() for p in files if "/people/" in p.as_posix()),
                         re.MULTILINE)
 
-    def mutate() -> None:
-        kind = rng.choice(["join", "move", "classes", "waiver", "leave"])
+    def mutate(kind: str | None = None) -> None:
+        kind = kind or rng.choice(["join", "move", "classes", "waiver", "leave", "hire", "depart"])
+        if kind in ("hire", "depart"):  # a people-file change that no group file shows
+            path = rng.choice([p for p in files if "/people/" in p.as_posix()])
+            text = path.read_text()
+            if kind == "hire":
+                spots = [m.start() for m in re.finditer(r"    employment: \w+\n", text)]
+                at = rng.choice(spots)
+                end = text.index("\n", at) + 1
+                path.write_text(text[:at] + f"    employment: {rng.choice(['employee', 'contractor'])}\n" + text[end:])
+            else:  # someone in a group leaves: an error, though no group file changed
+                groups_text = "".join(p.read_text() for p in group_files if p.exists())
+                records = [(m.start(), m.group(1)) for m in re.finditer(r"^  - id: (\S+)\n", text, re.MULTILINE)]
+                at = rng.choice([i for i, (_, pid) in enumerate(records[:-1]) if f" {pid}\n" in groups_text])
+                path.write_text(text[:records[at][0]] + text[records[at + 1][0]:])
+                departed.append(records[at][1])
+            return
         if kind == "move":
             path = next(p for p in files if "/people/" in p.as_posix())
             text = path.read_text()
@@ -961,20 +1020,28 @@ def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_
 
     skipped: list[int] = []
 
-    partial_seen = False
-    for step in range(6):
+    partial_seen, refused = False, 0
+    departed: list[str] = []
+    for step in range(10):
+        departed.clear()
         for _ in range(rng.randint(1, 3)):
             mutate()
+        if step == 4:
+            mutate("depart")
         org.commit(f"step {step}")
         try:
             full = judged("json")
         except Exception as exc:  # a mutation may make the inventory invalid: both must refuse it alike
             with pytest.raises(type(exc)):
                 judged("github")
+            refused += bool(departed)
+            org.git("reset", "-q", "--hard", "HEAD~1")  # go on from the last valid head
             continue
+        assert not departed, f"step {step}: {departed} left but are still named in a group"
         assert judged("github") == full, f"step {step}"
         partial_seen = partial_seen or bool(full[1])
     assert partial_seen and max(skipped) > 20  # the gate-only runs left most groups out
+    assert refused > 0  # a person removed from a people file while unchanged groups name them
 
 
 def test_reports_for_people_say_how_much_the_gate_left_out(org: GitOrg) -> None:

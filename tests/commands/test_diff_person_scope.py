@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from checker.cli import main
@@ -54,3 +56,49 @@ def test_joining_a_thirteenth_sensitive_group_introduces_one_reach_finding_at_th
     assert failing[0]["level"] == "warn" and code == 0  # a warn does not fail --fail-on deny
     unchanged = {(f["rule"], f["person"]) for f in doc["findings"] if f["change"] == "unchanged"}
     assert ("sensitive-reach", "ana") in unchanged
+
+
+def test_a_record_change_reevaluates_that_person_and_their_groups_only(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12.3: bob's record changes in the file that also holds ana: the gate judges bob's groups
+    (on each side) and bob's person-scope input, not ana's, and not the group bob is not in."""
+    from checker import pipeline
+    from checker.engines.embedded import EmbeddedEngine
+
+    seen: list[tuple[str, str]] = []
+    real = EmbeddedEngine.evaluate
+
+    def counting(self: EmbeddedEngine, inputs: Any, scope: str = "group") -> Any:  # the real engine, counted
+        seen.extend((scope, doc[scope]["id"]) for _, doc in inputs)
+        return real(self, inputs, scope)
+
+    monkeypatch.setattr(EmbeddedEngine, "evaluate", counting)
+    keyed: list[str] = []
+    real_keys = pipeline.person_keys
+
+    def counting_keys(inv: Any, prefix: bytes, person_ids: Any = None, groups_of: Any = None) -> Any:
+        keyed.extend(person_ids if person_ids is not None else inv.people)
+        return real_keys(inv, prefix, person_ids, groups_of)
+
+    monkeypatch.setattr(pipeline, "person_keys", counting_keys)
+    org = GitOrg(tmp_path / "repo")
+    shutil.copytree(ROOT / "policies", org.root / "policies")
+    files = {"inventories/people.yaml": PEOPLE}
+    for number in range(1, 4):
+        files[f"inventories/g{number:02d}.yaml"] = group_file(number, "      - ana\n      - bob\n")
+    files["inventories/g04.yaml"] = group_file(4, "      - ana\n")
+    org.write(files)
+    org.commit("bob in three groups, ana in four")
+    org.branch("pr")
+    org.edit("inventories/people.yaml", "{id: bob, location: US, employment: employee",
+             "{id: bob, location: US, employment: contractor")
+    org.commit("bob becomes a contractor")
+
+    result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF,
+                                       "--format", "github", "--no-cache"])
+
+    assert result.exit_code == 0, result.output
+    assert "not evaluated: 1 group and 1 person that the change cannot affect" in result.output
+    assert sorted(seen) == sorted([("group", "g01"), ("group", "g02"), ("group", "g03")] * 2
+                                  + [("person", "bob")] * 2)
+    assert keyed == ["bob", "bob"]  # ana, in the same file, is not even keyed
