@@ -81,13 +81,24 @@ def entry_query(policy_set: PolicySet, scope: str = "group",
 
     Every family's sets are partial set rules, so they are defined (possibly empty) for every
     input; an undefined answer therefore means something went wrong and is treated as an error.
+    Each family's entry reads only that family's rules, so family_queries() gives the same answer
+    entry by entry (the embedded engine splits big groups that way).
     """
-    parts = []
-    for rule in scope_rules(policy_set, scope).values():
-        ref = level_ref or (lambda package, level: f"data.{package}.{level}")
-        levels = ", ".join(f'"{level}": {ref(rule.package, level)}' for level in rule.levels)
-        parts.append(f'"{rule.rule_id}": {{{levels}}}')
+    parts = [_family_entry(rule, level_ref) for rule in scope_rules(policy_set, scope).values()]
     return "x := {" + ", ".join(parts) + "}"
+
+
+def family_queries(policy_set: PolicySet, scope: str = "group",
+                   level_ref: Callable[[str, str], str] | None = None) -> dict[str, str]:
+    """rule id -> the entry query of that one family (an object with only its entry)."""
+    return {rule_id: "x := {" + _family_entry(rule, level_ref) + "}"
+            for rule_id, rule in scope_rules(policy_set, scope).items()}
+
+
+def _family_entry(rule: RuleInfo, level_ref: Callable[[str, str], str] | None) -> str:
+    ref = level_ref or (lambda package, level: f"data.{package}.{level}")
+    levels = ", ".join(f'"{level}": {ref(rule.package, level)}' for level in rule.levels)
+    return f'"{rule.rule_id}": {{{levels}}}'
 
 
 def static_info(name: str, options: EngineOptions | None = None) -> tuple[EngineInfo, str]:

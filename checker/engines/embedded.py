@@ -7,21 +7,32 @@ the policies once into a bundle and then evaluates one group input per query.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
 from importlib import metadata
 from typing import Any
 
 from checker import rego_scan
-from checker.engines import SCOPES, EngineOptions, RawResult, entry_query
+from checker.engines import SCOPES, EngineOptions, RawResult, entry_query, family_queries
 from checker.engines.embedded_arrays import ArrayPlan, deduplicated
 from checker.engines.embedded_errors import NO_LOCATION, compile_problems, evaluation_problem
+from checker.engines.embedded_input import (
+    DEFAULT_STATEMENTS,
+    LIMIT_MESSAGE,
+    STATEMENTS_PER_VALUE,
+    escaped_document,
+    limit_setter,
+    set_input,
+    statement_limit,
+)
+from checker.engines.embedded_split import SPLIT_MEMBERS, balanced, member_count, merged, probe_document
 from checker.engines.workers import context, die_with_parent
 from checker.errors import EngineError, PolicyError, Problem
 from checker.jsonkeys import unique_keys
@@ -44,15 +55,22 @@ def regopy_version() -> str:
 
 
 class Evaluator:
-    """The policies compiled in one process, one bundle per scope's query. Not thread-safe; one per worker."""
+    """The policies compiled in one process, one bundle per scope's query (and, built when first
+    asked for, one per family: embedded_split). Not thread-safe; one per worker."""
 
-    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str]
-                 ) -> None:
+    base_statements = DEFAULT_STATEMENTS  # a query's statement limit before the input's share
+
+    def __init__(self, modules: Sequence[tuple[str, str]], data: Mapping[str, Any], queries: Mapping[str, str],
+                 family_queries: Mapping[str, Mapping[str, str]] | None = None) -> None:
         from regopy import Interpreter
         from regopy.rego_shared import RegoError
 
         self._interp = Interpreter()
         self._interp.strict_built_in_errors = True  # a builtin error must not read as "no finding"
+        self._set_limit = limit_setter(self._interp)
+        self._limit = DEFAULT_STATEMENTS
+        self._family_queries = family_queries or {}
+        self._family_bundles: dict[tuple[str, str], Any] = {}
         sources = dict(modules)
         try:
             for path, source in modules:
@@ -65,20 +83,60 @@ class Evaluator:
             raise PolicyError([Problem("", None, f"policies did not compile on the embedded engine {NO_LOCATION}")])
 
     def evaluate(self, document: Mapping[str, Any], scope: str = "group") -> RawResult:
+        self._set_input(document)
+        return self._run(self._bundles[scope])
+
+    def evaluate_families(self, document: Mapping[str, Any], scope: str, families: Sequence[str]) -> RawResult:
+        """The entries of `families` only, one query each after one set_input (embedded_split)."""
+        self._set_input(document)
+        return merged([self._run(self._family_bundle(scope, family)) for family in families])
+
+    def family_costs(self, document: Mapping[str, Any], scope: str) -> dict[str, float]:
+        """Family -> CPU seconds its query took on `document` (failures too: this only guides
+        how a big group is split; its parts report any error)."""
+        self._set_input(document)
+        costs = {}
+        for family in self._family_queries.get(scope, {}):
+            started = time.process_time()
+            with contextlib.suppress(EngineError):
+                self._run(self._family_bundle(scope, family))
+            costs[family] = time.process_time() - started
+        return costs
+
+    def _family_bundle(self, scope: str, family: str) -> Any:
+        bundle = self._family_bundles.get((scope, family))
+        if bundle is None:
+            from regopy.rego_shared import RegoError
+
+            try:
+                bundle = self._interp.build(self._family_queries[scope][family], [])
+            except (RegoError, KeyError) as exc:
+                raise EngineError(f"the query of rule family {family} did not build: {exc}") from None
+            if not bundle.ok():
+                raise EngineError(f"the query of rule family {family} did not build")
+            self._family_bundles[(scope, family)] = bundle
+        return bundle
+
+    def _set_input(self, document: Mapping[str, Any]) -> None:
+        values = set_input(self._interp, escaped_document(document))
+        if self._set_limit is not None:
+            self._limit = statement_limit(values, self.base_statements)
+            self._set_limit(self._limit)
+
+    def _run(self, bundle: Any) -> RawResult:
         from regopy.rego_shared import rego_bundle_query, rego_output_ok, rego_output_string
 
-        set_input(self._interp, escaped_document(document))
         # Use the raw C calls: regopy's Output wrapper parses before we can check ok().
-        impl = rego_bundle_query(self._interp._impl, self._bundles[scope]._impl)
+        impl = rego_bundle_query(self._interp._impl, bundle._impl)
         try:
             if not rego_output_ok(impl):
-                raise EngineError(_failed_output_message(impl))
+                raise EngineError(self._shown(_failed_output_message(impl)))
             text = rego_output_string(impl)
         finally:
             _free_output(impl)
         if text.startswith("(error"):
             msg = re.search(r"\(errormsg (\d+):", text)
-            raise EngineError(text[msg.end(): msg.end() + int(msg.group(1))] if msg else text[:300])
+            raise EngineError(self._shown(text[msg.end(): msg.end() + int(msg.group(1))] if msg else text[:300]))
         if text == "undefined":
             raise EngineError("the rules' deny/warn sets came back undefined (are they all `contains` rules?)")
         try:
@@ -94,91 +152,15 @@ class Evaluator:
             raise EngineError(f"expected an object of rule results, got {type(value).__name__}")
         return deduplicated(value)
 
-
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
-
-
-def escaped(value: Any) -> Any:
-    """The input with strings in the escaped form rego-cpp keeps strings in internally.
-
-    rego-cpp stores a string as the text between the quotes of its JSON literal (policy literals
-    and the strings it builds are escaped), but regopy's set_input passes Python strings through
-    unescaped: a quote or newline from the inventory would then compare unequal to the same text
-    in a policy, and corrupt (or forge) the JSON result. Strings without such characters, nearly
-    all of them, are passed as they are.
-    """
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)[1:-1] if _NEEDS_ESCAPE.search(value) else value
-    if isinstance(value, Mapping):
-        return {escaped(k): escaped(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [escaped(v) for v in value]
-    return value
-
-
-def escaped_document(document: Mapping[str, Any]) -> Any:
-    """escaped(document), without walking it when no string in it needs escaping (nearly always):
-    json.dumps writes a backslash exactly where a key or string holds a character _NEEDS_ESCAPE finds."""
-    try:
-        if "\\" not in json.dumps(document, ensure_ascii=False):
-            return document
-    except (TypeError, ValueError):
-        pass
-    return escaped(document)
-
-
-def set_input(interp: Any, document: Any) -> None:
-    """interp.set_input(document), built node by node with rego-cpp's C calls directly: regopy's
-    own builder spends most of a small input's time in Python dispatch and string buffers (about
-    half of a person-scope evaluation). Any failing call fails the evaluation."""
-    from regopy.rego_shared import Code, RegoError, rego, rego_free_input, rego_new_input, rego_set_input
-
-    handle = rego_new_input()
-    string, item, obj, array = rego.regoInputString, rego.regoInputObjectItem, rego.regoInputObject, rego.regoInputArray
-    failed: list[Any] = []
-
-    def add(value: Any) -> None:
-        kind = type(value)
-        if kind is str:
-            code = string(handle, value.encode())
-        elif kind is dict:
-            for key, inner in value.items():
-                add(key)
-                add(inner)
-                if item(handle) != Code.OK:
-                    failed.append(value)
-            code = obj(handle, len(value))
-        elif kind is list or kind is tuple:
-            for inner in value:
-                add(inner)
-            code = array(handle, len(value))
-        elif kind is bool:
-            code = rego.regoInputBoolean(handle, value)
-        elif kind is int:
-            code = rego.regoInputInt(handle, value)
-        elif kind is float:
-            code = rego.regoInputFloat(handle, value)
-        elif value is None:
-            code = rego.regoInputNull(handle)
-        else:
-            raise EngineError(f"cannot pass a {kind.__name__} to the embedded engine")
-        if code != Code.OK:
-            failed.append(value)
-
-    try:
-        add(document)
-        if failed:
-            raise EngineError(f"the embedded engine refused an input value ({json_preview(failed[0])})")
-        rego_set_input(interp._impl, handle)
-    except RegoError as exc:
-        raise EngineError(f"the embedded engine refused the input: {exc}") from None
-    finally:
-        rego_free_input(handle)
-
-
-def json_preview(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) < 80 else text[:77] + "..."
+    def _shown(self, message: str) -> str:
+        """rego-cpp's message, with its statement limit explained (once: it repeats it per frame)."""
+        if LIMIT_MESSAGE not in message:
+            return message
+        budget = (f"{self.base_statements:,} plus {STATEMENTS_PER_VALUE} per value in it" if self._set_limit
+                  else "rego-cpp's fixed limit: this regopy does not let checker raise it")
+        return (f"{LIMIT_MESSAGE}: the policies ran past the embedded engine's limit of {self._limit:,} "
+                f"evaluation steps for this input ({budget}); work that grows faster than the group, such "
+                f"as comparing every pair of members, ends there — use --engine opa")
 
 
 def _failed_output_message(impl: Any) -> str:
@@ -218,12 +200,12 @@ def _stdout_to_stderr() -> None:
 
 
 def _init_worker(parent: int, modules: Sequence[tuple[str, str]], data: Mapping[str, Any],
-                 queries: Mapping[str, str]) -> None:
+                 queries: Mapping[str, str], family_queries: Mapping[str, Mapping[str, str]]) -> None:
     global _WORKER
     die_with_parent(parent)
     _stdout_to_stderr()
     try:
-        _WORKER = Evaluator(modules, data, queries)
+        _WORKER = Evaluator(modules, data, queries, family_queries)
     except PolicyError:
         _WORKER = None  # reported by the parent, which compiled first
 
@@ -240,10 +222,22 @@ def _evaluate_batch(scope: str, batch: Sequence[tuple[str, Mapping[str, Any]]]) 
     return out
 
 
-def _weight(item: tuple[str, Mapping[str, Any]]) -> int:
-    group = item[1].get("group")
-    members = group.get("members") if isinstance(group, Mapping) else None
-    return len(members) if isinstance(members, list) else 0
+def _evaluate_part(scope: str, key: str, document: Mapping[str, Any], families: Sequence[str]
+                   ) -> list[tuple[str, bool, Any]]:
+    """One part of a split group, in _evaluate_batch's shape."""
+    assert _WORKER is not None, "worker has no compiled policies"
+    try:
+        return [(key, True, _WORKER.evaluate_families(document, scope, families))]
+    except EngineError as exc:
+        return [(key, False, str(exc))]
+
+
+def _family_costs(scope: str, document: Mapping[str, Any]) -> dict[str, float]:
+    assert _WORKER is not None, "worker has no compiled policies"
+    try:
+        return _WORKER.family_costs(document, scope)
+    except EngineError:
+        return {}  # the parts will fail with the message
 
 
 def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -272,7 +266,7 @@ def check_size(policy_set: PolicySet) -> None:
 
 
 class EmbeddedEngine:
-    def __init__(self, policy_set: PolicySet, options: EngineOptions) -> None:
+    def __init__(self, policy_set: PolicySet, options: EngineOptions, split_members: int = SPLIT_MEMBERS) -> None:
         from checker.engines.embedded_capabilities import check_policies
 
         check_size(policy_set)
@@ -287,6 +281,8 @@ class EmbeddedEngine:
         self._sources = {m.path: m.source for m in policy_set.modules}
         self._data = dict(policy_set.data)
         self._queries = {scope: entry_query(policy_set, scope, plan.level_ref) for scope in SCOPES}
+        self._family_queries = {scope: family_queries(policy_set, scope, plan.level_ref) for scope in SCOPES}
+        self._split_members = split_members
         self._jobs = max(1, options.jobs)
         self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None
@@ -310,20 +306,23 @@ class EmbeddedEngine:
         if not inputs:
             return {}
         pool = self._ensure_pool()
-        results: dict[str, RawResult] = {}
-        failures = []
         # Largest groups first: a 500-member group costs a hundred small ones, and one left for
-        # last would keep a core idle while the other finishes it.
-        ordered = sorted(inputs, key=_weight, reverse=True)
+        # last would keep a core idle while the other finishes it. The biggest are split across
+        # the workers by rule family (embedded_split).
+        ordered = sorted(inputs, key=lambda item: member_count(item[1]), reverse=True)
+        split = [item for item in ordered if self._splits(item[1], scope)]
+        whole = [item for item in ordered if not self._splits(item[1], scope)]
+        expected: dict[str, int] = {}
         progress = Progress("evaluating", len(ordered), self._progress)
         try:
-            for batch_result in pool.map(partial(_evaluate_batch, scope), _batches(ordered, BATCH_SIZE)):
-                progress.advance(len(batch_result))
-                for key, ok, value in batch_result:
-                    if ok:
-                        results[key] = value
-                    else:
-                        failures.append(evaluation_problem(key, value, self._sources))
+            probes = [pool.submit(_family_costs, scope, probe_document(document)) for _key, document in split]
+            tasks = []
+            for (key, document), probe in zip(split, probes, strict=True):
+                families = balanced(probe.result(), list(self._family_queries[scope]), self._jobs)
+                expected[key] = len(families)
+                tasks += [pool.submit(_evaluate_part, scope, key, document, part) for part in families]
+            tasks += [pool.submit(_evaluate_batch, scope, batch) for batch in _batches(whole, BATCH_SIZE)]
+            results, failures = self._collect(tasks, expected, progress)
         except BrokenProcessPool:
             self.close()
             raise EngineError("an embedded engine worker died during evaluation (a native crash); "
@@ -337,10 +336,41 @@ class EmbeddedEngine:
             raise EngineError(shown)
         return results
 
+    def _splits(self, document: Mapping[str, Any], scope: str) -> bool:
+        return (self._jobs > 1 and len(self._family_queries[scope]) > 1
+                and member_count(document) >= self._split_members)
+
+    def _collect(self, tasks: Sequence[Future[list[tuple[str, bool, Any]]]], expected: Mapping[str, int],
+                 progress: Progress) -> tuple[dict[str, RawResult], list[Problem]]:
+        """Each group's result, a split group's parts merged once its `expected` parts are in, and
+        the groups that failed (a split group with the message of its first failing part)."""
+        results: dict[str, RawResult] = {}
+        failed: dict[str, str] = {}
+        received: dict[str, list[RawResult]] = {key: [] for key in expected}
+        for task in tasks:
+            for key, ok, value in task.result():
+                if key in expected:
+                    if ok:
+                        received[key].append(value)
+                    else:
+                        failed.setdefault(key, value)
+                        received[key].append({})
+                    if len(received[key]) < expected[key]:
+                        continue
+                    if key not in failed:
+                        results[key] = merged(received[key])
+                elif ok:
+                    results[key] = value
+                else:
+                    failed[key] = value
+                progress.advance(1)
+        return results, [evaluation_problem(key, message, self._sources) for key, message in failed.items()]
+
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self._jobs, mp_context=context(), initializer=_init_worker,
-                                             initargs=(os.getpid(), self._modules, self._data, self._queries))
+                                             initargs=(os.getpid(), self._modules, self._data, self._queries,
+                                                       self._family_queries))
         return self._pool
 
     def close(self) -> None:

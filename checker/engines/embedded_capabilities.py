@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checker.engines.embedded_pitfalls import argument_key_problems
 from checker.engines.workers import die_with_parent
 from checker.rego_scan import Call, Token, function_calls, keywords_used, tokenize, unsupported_calls
 
@@ -521,6 +522,7 @@ def check_policies(modules: Mapping[str, str], regopy_version: str | None = None
             if keyword in RESTRICTED_KEYWORDS:
                 findings.append((str(path), line, keyword, f"{RESTRICTED_KEYWORDS[keyword]} — use --engine opa"))
         findings.extend((str(path), line, text, message) for line, text, message in literal_problems(source))
+        findings.extend((str(path), line, name, message) for line, name, message in argument_key_problems(source))
     return sorted(findings, key=lambda f: (f[0], f[1], f[2]))
 
 

@@ -82,3 +82,22 @@ def test_rego_unit_tests_pass_on_real_opa() -> None:
         engine.close()
     assert len(outcomes) >= 60
     assert [name for name, passed in outcomes if not passed] == []
+
+
+def test_groups_split_across_workers_give_opas_answer(tmp_path: Path, opa: real_opa.RealOpa) -> None:
+    """Big groups are evaluated one part per worker, by rule family (embedded_split); here the
+    threshold is lowered so most groups split, and one group holds every person of the org."""
+    from checker.engines.embedded import EmbeddedEngine
+
+    generate_org(tmp_path, groups=300, seed=5)
+    inputs = evaluate.inputs_for(pipeline.load_inventory(tmp_path, POLICY_SET, "org"), "2026-11-29")
+    everyone = {m["id"]: m for _key, document in inputs for m in document["group"]["members"]}
+    first = inputs[0][1]
+    inputs.append(("everyone", {**first, "group": {**first["group"], "id": "everyone",
+                                                   "members": sorted(everyone.values(), key=lambda m: m["id"])}}))
+    engine = EmbeddedEngine(POLICY_SET, EngineOptions(jobs=2), split_members=8)
+    try:
+        assert sum(engine._splits(document, "group") for _key, document in inputs) > 50
+        compare(engine, opa, inputs)
+    finally:
+        engine.close()

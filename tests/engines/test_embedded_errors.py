@@ -20,6 +20,8 @@ OPA_ONLY = {  # compile and run on OPA; the embedded engine fails or answers dif
     "unicode-escape": (HEADER + 'deny contains "m" if {\n\tinput.group.description == "caf\\u00e9"\n}\n', 6,
                        "\\u00e9"),
     "slash-escape": (HEADER + 'deny contains "m" if {\n\tinput.group.description == "a\\/b"\n}\n', 6, "\\/"),
+    "argument-key": (HEADER + 'values(k) := [v | some v in input.group[k]]\n\n'
+                     'deny contains "m" if {\n\tcount(values("members")) > 5\n}\n', 5, "argument k"),
 }
 
 

@@ -19,8 +19,6 @@ import data.lib.text
 
 limit := groups.review_limit(input.group)
 
-classes_shown := text.listing(groups.sensitive_classes(input.group))
-
 # The date of the group's last review, when it is a date on or before as_of.
 reviewed_on := d if {
 	d := input.group.reviewed.on
@@ -29,34 +27,37 @@ reviewed_on := d if {
 }
 
 warn contains msg if {
-	g := input.group
-	groups.sensitive(g)
-	not g.reviewed.on
+	groups.holds_sensitive
+	not input.group.reviewed.on
 	msg := sprintf(
 		"group %s holds sensitive data (%s) but has no access review on record (reviews are due every %d days)",
-		[g.id, classes_shown, limit],
+		[input.group.id, text.sensitive_classes_shown, limit],
 	)
 }
 
 warn contains msg if {
-	g := input.group
-	groups.sensitive(g)
-	d := g.reviewed.on
+	groups.holds_sensitive
+	d := input.group.reviewed.on
 	not reviewed_on
 	msg := sprintf(
 		"group %s holds sensitive data (%s) and its access review is dated %s, after %s: not on record yet",
-		[g.id, classes_shown, d, input.as_of],
+		[input.group.id, text.sensitive_classes_shown, d, input.as_of],
 	)
 }
 
 # measure: the days past the limit, so a review that lapses further is `worsened` (SPEC §7).
 warn contains {"msg": msg, "measure": age - limit} if {
-	g := input.group
-	groups.sensitive(g)
-	age := groups.days_between(reviewed_on, input.as_of)
+	groups.holds_sensitive
+	age := groups.age_days(reviewed_on)
 	age > limit
 	msg := concat(" ", [
-		sprintf("group %s holds sensitive data (%s) and was last reviewed on %s", [g.id, classes_shown, reviewed_on]),
-		sprintf("by %s, %d days before %s (reviews are due every %d days)", [g.reviewed.by, age, input.as_of, limit]),
+		sprintf(
+			"group %s holds sensitive data (%s) and was last reviewed on %s",
+			[input.group.id, text.sensitive_classes_shown, reviewed_on],
+		),
+		sprintf(
+			"by %s, %d days before %s (reviews are due every %d days)",
+			[input.group.reviewed.by, age, input.as_of, limit],
+		),
 	])
 }

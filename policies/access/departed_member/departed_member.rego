@@ -15,32 +15,30 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# Why member p must not stay; undefined for an active member. Members
+# Why a member must not stay, by their status; an active member's status is not a key. Members
 # whose status the platform does not give (accounts no inventory person matches, SPEC §8) are
 # not known to be active: the rule fails closed on them. Each member is judged directly, with no
 # helper set of ids: the embedded engine builds sets in time quadratic in their size.
-why(p) := "has departed" if p.status == "departed"
-
-why(p) := "is not known to be with the organisation" if p.status == null
-
-# Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
-classes_shown := text.listing(groups.sensitive_classes(input.group))
+why := {
+	"departed": "has departed",
+	null: "is not known to be with the organisation",
+}
 
 deny contains {"msg": msg, "person": p.id} if {
-	g := input.group
-	groups.sensitive(g)
+	groups.holds_sensitive
 	some p in groups.everyone
-	p.id != g.owner.id
+	reason := why[p.status]
+	p.id != groups.owner_id
 	msg := sprintf(
 		"member %s of group %s %s, and the group holds sensitive data (%s)",
-		[p.id, g.id, why(p), classes_shown],
+		[p.id, input.group.id, reason, text.sensitive_classes_shown],
 	)
 }
 
 warn contains {"msg": msg, "person": p.id} if {
-	g := input.group
-	not groups.sensitive(g)
+	not groups.holds_sensitive
 	some p in groups.everyone
-	p.id != g.owner.id
-	msg := sprintf("member %s of group %s %s", [p.id, g.id, why(p)])
+	reason := why[p.status]
+	p.id != groups.owner_id
+	msg := sprintf("member %s of group %s %s", [p.id, input.group.id, reason])
 }

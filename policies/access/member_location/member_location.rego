@@ -15,23 +15,17 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
-approved_shown := text.listing(groups.approved(input.group))
-
-jurisdictions_shown := text.listing(groups.jurisdictions(input.group))
-
-classes_shown := text.listing(groups.sensitive_classes(input.group))
-
 deny contains {"msg": msg, "person": p.id} if {
-	g := input.group
-	groups.sensitive(g)
-	groups.has_jurisdictions(g)
-	approved := groups.approved(g)
-	some p in groups.people(g)
-	p.id != g.owner.id
-	not p.location in approved
+	groups.holds_sensitive
+	groups.declares_jurisdictions
+	some p in groups.everyone
+	not p.location in groups.approved_locations
+	p.id != groups.owner_id
 	msg := sprintf(
 		"member %s of group %s works from %s, outside the locations approved for users in %s (%s); it holds %s",
-		[p.id, g.id, p.location, jurisdictions_shown, approved_shown, classes_shown],
+		[
+			p.id, input.group.id, p.location,
+			text.jurisdictions_shown, text.approved_locations_shown, text.sensitive_classes_shown,
+		],
 	)
 }

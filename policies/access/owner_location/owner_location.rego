@@ -16,19 +16,18 @@ import data.lib.groups
 import data.lib.text
 
 deny contains msg if {
-	g := input.group
-	groups.sensitive(g)
-	groups.has_jurisdictions(g)
-	approved := groups.approved(g)
-	not g.owner.location in approved
+	groups.holds_sensitive
+	groups.declares_jurisdictions
+	owner := input.group.owner
+	not owner.location in groups.approved_locations
 	msg := concat(" ", [
 		sprintf(
 			"group %s holds sensitive data (%s) of users in %s,",
-			[g.id, text.listing(groups.sensitive_classes(g)), text.listing(groups.jurisdictions(g))],
+			[input.group.id, text.sensitive_classes_shown, text.jurisdictions_shown],
 		),
 		sprintf(
 			"but its owner %s works from %s, outside the staff locations approved for those users: %s",
-			[g.owner.id, g.owner.location, text.listing(approved)],
+			[owner.id, owner.location, text.approved_locations_shown],
 		),
 	])
 }

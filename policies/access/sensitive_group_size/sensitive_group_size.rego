@@ -18,12 +18,11 @@ import data.lib.text
 # measure: the members past the limit (not the member count), so a diff that grows an oversized group,
 # or gives it data with a smaller limit, is `worsened` (SPEC §7).
 deny contains {"msg": msg, "measure": size - limit} if {
-	g := input.group
-	limit := groups.size_limit(g)
-	size := count(groups.people(g))
+	limit := groups.size_limit(input.group)
+	size := count(groups.everyone)
 	size > limit
 	msg := sprintf(
 		"group %s has %d members, more than the %d allowed for a group holding %s data",
-		[g.id, size, limit, text.listing(groups.limiting_classes(g))],
+		[input.group.id, size, limit, text.listing(groups.limiting_classes(input.group))],
 	)
 }

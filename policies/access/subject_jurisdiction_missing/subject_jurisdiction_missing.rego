@@ -17,11 +17,10 @@ import data.lib.groups
 import data.lib.text
 
 deny contains msg if {
-	g := input.group
-	groups.sensitive(g)
-	not groups.has_jurisdictions(g)
+	groups.holds_sensitive
+	not groups.declares_jurisdictions
 	msg := concat(" ", [
-		sprintf("group %s holds sensitive data (%s)", [g.id, text.listing(groups.sensitive_classes(g))]),
+		sprintf("group %s holds sensitive data (%s)", [input.group.id, text.sensitive_classes_shown]),
 		"but declares no subject_jurisdictions, so the locations of its owner and members cannot be checked",
 	])
 }

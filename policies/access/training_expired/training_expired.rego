@@ -15,57 +15,50 @@ import rego.v1
 import data.lib.groups
 import data.lib.text
 
-# Computed once per group, not once per member: regopy re-evaluates what a rule body repeats.
-sensitive_classes := groups.sensitive_classes(input.group)
-
-classes_shown := text.listing(sensitive_classes)
-
 # Trainings completed before this date are more than training_max_age_days old on
 # as_of (YYYY-MM-DD dates of equal length compare as text in date order).
 cutoff := groups.days_before(input.as_of, data.training_max_age_days)
 
-# Everyone in the group with the date of their privacy training, or null when there is
-# none on record: each date is checked once per group, not once per rule.
-trainings := [[p, completed] |
-	count(sensitive_classes) > 0
-	some p in groups.everyone
-	completed := training_date(p)
-]
-
-training_date(p) := d if {
-	d := groups.privacy_training(p)
-} else := null
-
+# Each rule walks the members itself and rules a member out with its cheapest test first (most
+# members are in date): on the embedded engine that costs less than one shared list of dates.
+# Dates are compared before they are checked, which holds on both engines: one that is not a
+# YYYY-MM-DD string fails the check after the comparison, whatever the comparison said.
 warn contains {"msg": msg, "person": p.id} if {
-	some [p, completed] in trainings
-	completed == null
+	groups.holds_sensitive
+	some p in groups.everyone
+	not groups.privacy_training(p)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data (%s), has no privacy training on record",
-		[groups.role(input.group, p), p.id, input.group.id, classes_shown],
+		[groups.role(p), p.id, input.group.id, text.sensitive_classes_shown],
 	)
 }
 
 # A date after as_of is not on record yet (SPEC §4): it must not silence the rule.
 warn contains {"msg": msg, "person": p.id} if {
-	some [p, completed] in trainings
-	completed != null
+	groups.holds_sensitive
+	some p in groups.everyone
+	completed := p.trainings.privacy
 	groups.after(completed, input.as_of)
+	groups.is_date(completed)
 	msg := sprintf(
 		"%s %s of group %s, which holds sensitive data (%s), has a privacy training dated %s, after %s",
-		[groups.role(input.group, p), p.id, input.group.id, classes_shown, completed, input.as_of],
+		[groups.role(p), p.id, input.group.id, text.sensitive_classes_shown, completed, input.as_of],
 	)
 }
 
 # measure: the days past the limit, so a training that lapses further is `worsened` (SPEC §7).
 warn contains {"msg": msg, "person": p.id, "measure": age - data.training_max_age_days} if {
-	some [p, completed] in trainings
-	completed != null
+	groups.holds_sensitive
+	some p in groups.everyone
+	completed := p.trainings.privacy
 	completed < cutoff
-	age := groups.days_between(completed, input.as_of)
+
+	# undefined unless completed is a YYYY-MM-DD date
+	age := groups.age_days(completed)
 	msg := concat(" ", [
 		sprintf(
 			"%s %s of group %s, which holds sensitive data (%s),",
-			[groups.role(input.group, p), p.id, input.group.id, classes_shown],
+			[groups.role(p), p.id, input.group.id, text.sensitive_classes_shown],
 		),
 		sprintf(
 			"last completed privacy training on %s, %d days before %s (the limit is %d days)",

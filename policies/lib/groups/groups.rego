@@ -1,8 +1,9 @@
 # Helpers shared by the access.* rule families of the default policy pack.
 #
-# This package is not a rule family: it defines no deny or warn rules. Every
-# function takes the group (input.group, SPEC §3) or one of its person records
-# explicitly, so that the families and the tests can call it with any value.
+# This package is not a rule family: it defines no deny or warn rules. Its functions take
+# the group (input.group, SPEC §3) or one of its person records explicitly, so that the
+# families and the tests can call them with any value; the rules at the end describe the
+# group under evaluation once per query, for every family (see there why).
 #
 # Only built-ins the embedded engine evaluates like OPA are used (the checker refuses
 # others, see checker/engines/embedded_capabilities.py): no min, max or sort, which get
@@ -31,21 +32,13 @@ sensitive_classes(g) := {c |
 # Group g holds sensitive data.
 sensitive(g) if count(sensitive_classes(g)) > 0
 
-# Group g declares at least one subject jurisdiction.
-has_jurisdictions(g) if count(jurisdictions(g)) > 0
-
 # approved(g): the staff locations that every subject jurisdiction of group g
 # approves (the intersection of their staff_locations). Empty when the group
 # declares no jurisdiction, when the jurisdictions share no location, or when one
-# of them is unknown.
-approved(g) := {loc |
-	js := jurisdictions(g)
-	some j in js
-	some loc in data.jurisdictions[j].staff_locations
-	every k in js {
-		loc in data.jurisdictions[k].staff_locations
-	}
-}
+# of them is unknown. (One expression: the embedded engine ignores a function's argument
+# that is used as a key inside a comprehension, so a helper staff_locations(j) would return
+# the locations of every jurisdiction.)
+approved(g) := intersection({{loc | some loc in data.jurisdictions[j].staff_locations} | some j in jurisdictions(g)})
 
 # The classes of group g that only employees may see.
 employees_only_classes(g) := {c |
@@ -69,32 +62,31 @@ size_limits(g) := {n |
 # them sets one. (Written with `every` rather than min(), which some engines get
 # wrong for numbers.)
 size_limit(g) := n if {
-	some n in size_limits(g)
-	every m in size_limits(g) {
+	limits := size_limits(g)
+	some n in limits
+	every m in limits {
 		n <= m
 	}
 }
 
 # The classes of group g whose max_members is the group's size limit.
 limiting_classes(g) := {c |
+	limit := size_limit(g)
 	some c in classes(g)
-	data.data_classes[c].max_members == size_limit(g)
+	data.data_classes[c].max_members == limit
 }
 
 # Everyone in group g: its members, plus its owner when the members list does not
 # name them (the checker always lists the owner; this keeps the rules safe anyway).
-people(g) := members if {
-	members := object.get(g, "members", [])
-	some m in members
-	m.id == g.owner.id
+# The ids are gathered first and `in` searches them in one step, where a `some m` loop
+# would compare every member with the owner in Rego.
+people(g) := g.members if {
+	g.owner.id in [m.id | some m in g.members]
 } else := array.concat(object.get(g, "members", []), [g.owner])
 
-# Everyone in the group under evaluation, computed once per query for every family.
-everyone := people(input.group)
-
-# "owner" or "member": how person p relates to group g, for messages.
-role(g, p) := "owner" if {
-	p.id == g.owner.id
+# "owner" or "member": how person p relates to the group under evaluation, for messages.
+role(p) := "owner" if {
+	p.id == owner_id
 } else := "member"
 
 # The date (YYYY-MM-DD) person p last completed privacy training; undefined when
@@ -104,18 +96,18 @@ privacy_training(p) := d if {
 	is_date(d)
 }
 
-# d is a YYYY-MM-DD string.
+# d is a YYYY-MM-DD string. (A glob, not the equivalent regular expression: the embedded
+# engine compiles a regular expression on every call, which costs it ~6x as much.)
 is_date(d) if {
 	is_string(d)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
+	glob.match("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]", [], d)
 }
 
 # Midnight UTC of date d, a YYYY-MM-DD string, in nanoseconds since the epoch.
 date_ns(d) := time.parse_ns("2006-01-02", d) if is_date(d)
 
-# The number of days from date `earlier` to date `later`, both YYYY-MM-DD;
-# negative when `later` comes first.
-days_between(earlier, later) := round((date_ns(later) - date_ns(earlier)) / 86400000000000)
+# The number of days from date d (YYYY-MM-DD) to the as-of date; negative when d comes later.
+age_days(d) := round((as_of_ns - date_ns(d)) / 86400000000000)
 
 # The date n days before date d, as YYYY-MM-DD.
 days_before(d, n) := concat("-", [format_int(ymd[0], 10), two_digits(ymd[1]), two_digits(ymd[2])]) if {
@@ -136,11 +128,41 @@ review_limits(g) := {review_max_age(c) | some c in sensitive_classes(g)}
 # The smallest review age among the sensitive classes of group g; undefined when
 # the group holds no sensitive data.
 review_limit(g) := n if {
-	some n in review_limits(g)
-	every m in review_limits(g) {
+	limits := review_limits(g)
+	some n in limits
+	every m in limits {
 		n <= m
 	}
 }
 
 # Date d (YYYY-MM-DD) lies after date as_of: such a date is not on record yet.
 after(d, as_of) if d > as_of
+
+# The group under evaluation, described once per query. The embedded engine (rego-cpp) keeps a
+# rule's value for the rest of the query but evaluates a function on every call, and evaluates
+# again for each member what a body computes before a member loop when the loop uses the same
+# variables; so the families read these rules, not the functions above applied to input.group.
+
+# Everyone in the group under evaluation.
+everyone := people(input.group)
+
+# The id of its owner.
+owner_id := input.group.owner.id
+
+# The sensitive classes it holds.
+held_sensitive := sensitive_classes(input.group)
+
+# It holds sensitive data.
+holds_sensitive if count(held_sensitive) > 0
+
+# Its subject jurisdictions.
+declared_jurisdictions := jurisdictions(input.group)
+
+# It declares at least one subject jurisdiction.
+declares_jurisdictions if count(declared_jurisdictions) > 0
+
+# The staff locations every one of its subject jurisdictions approves.
+approved_locations := approved(input.group)
+
+# Midnight UTC of the as-of date, in nanoseconds since the epoch.
+as_of_ns := date_ns(input.as_of)

@@ -22,9 +22,11 @@ test_public_and_internal_are_not_sensitive if not groups.sensitive({"data_classe
 
 test_absent_classes_are_not_sensitive if not groups.sensitive({"id": "g"})
 
-test_has_jurisdictions if groups.has_jurisdictions({"subject_jurisdictions": ["US"]})
+test_declares_jurisdictions if groups.declares_jurisdictions with input as {"group": {"subject_jurisdictions": ["US"]}}
 
-test_empty_jurisdictions if not groups.has_jurisdictions({"subject_jurisdictions": []})
+test_empty_jurisdictions if not groups.declares_jurisdictions with input as {"group": {"subject_jurisdictions": []}}
+
+test_absent_jurisdictions if not groups.declares_jurisdictions with input as {"group": {"id": "g"}}
 
 test_approved_single_jurisdiction if groups.approved({"subject_jurisdictions": ["GB"]}) == {"GB", "IE"}
 
@@ -65,14 +67,16 @@ test_people_when_owner_listed if {
 	ppl == [{"id": "b"}, {"id": "a"}]
 }
 
+test_people_without_members_is_the_owner if groups.people({"owner": {"id": "a"}}) == [{"id": "a"}]
+
 test_people_adds_unlisted_owner if {
 	ppl := groups.people({"owner": {"id": "a"}, "members": [{"id": "b"}]})
 	ppl == [{"id": "b"}, {"id": "a"}]
 }
 
-test_role_owner if groups.role({"owner": {"id": "a"}}, {"id": "a"}) == "owner"
+test_role_owner if groups.role({"id": "a"}) == "owner" with input as {"group": {"owner": {"id": "a"}}}
 
-test_role_member if groups.role({"owner": {"id": "a"}}, {"id": "b"}) == "member"
+test_role_member if groups.role({"id": "b"}) == "member" with input as {"group": {"owner": {"id": "a"}}}
 
 test_privacy_training if groups.privacy_training({"id": "a", "trainings": {"privacy": "2026-03-02"}}) == "2026-03-02"
 
@@ -80,15 +84,17 @@ test_privacy_training_missing if not groups.privacy_training({"id": "a", "traini
 
 test_privacy_training_without_trainings if not groups.privacy_training({"id": "a"})
 
-test_days_between_a_year if groups.days_between("2025-11-29", "2026-11-29") == 365
+test_age_days_a_year if groups.age_days("2025-11-29") == 365 with input as {"as_of": "2026-11-29"}
 
-test_days_between_a_leap_year if groups.days_between("2023-11-29", "2024-11-29") == 366
+test_age_days_a_leap_year if groups.age_days("2023-11-29") == 366 with input as {"as_of": "2024-11-29"}
 
-test_days_between_across_february_29 if groups.days_between("2024-02-28", "2024-03-01") == 2
+test_age_days_across_february_29 if groups.age_days("2024-02-28") == 2 with input as {"as_of": "2024-03-01"}
 
-test_days_between_same_day if groups.days_between("2026-11-29", "2026-11-29") == 0
+test_age_days_same_day if groups.age_days("2026-11-29") == 0 with input as {"as_of": "2026-11-29"}
 
-test_days_between_backwards if groups.days_between("2026-12-01", "2026-11-29") == -2
+test_age_days_backwards if groups.age_days("2026-12-01") == -2 with input as {"as_of": "2026-11-29"}
+
+test_age_days_without_a_valid_as_of if not groups.age_days("2026-11-29") with input as {"as_of": "2026-11-29T00:00:00Z"}
 
 test_date_ns_rejects_other_formats if {
 	not groups.date_ns("2026-1-2")
@@ -137,9 +143,36 @@ test_is_date if {
 	groups.is_date("2026-11-29")
 	not groups.is_date("2026-11-29T00:00:00Z")
 	not groups.is_date(20261129)
+	not groups.is_date("2026-1-29")
+	not groups.is_date("2026-11-2x")
+	not groups.is_date("x2026-11-29")
+	not groups.is_date("2026-11-29\n")
+	not groups.is_date("2026/11/29")
+	not groups.is_date("")
 }
 
 test_everyone_is_people_of_the_input if {
 	g := {"id": "g", "owner": {"id": "a"}, "members": [{"id": "b"}]}
 	groups.everyone == [{"id": "b"}, {"id": "a"}] with input as {"group": g}
+}
+
+test_group_under_evaluation if {
+	g := {
+		"id": "g",
+		"data_classes": ["user_pii", "financial", "internal"],
+		"subject_jurisdictions": ["EU", "GB"],
+		"owner": {"id": "a"},
+		"members": [{"id": "a"}],
+	}
+	groups.owner_id == "a" with input as {"group": g}
+	groups.holds_sensitive with input as {"group": g}
+	groups.held_sensitive == {"financial", "user_pii"} with input as {"group": g}
+	groups.declares_jurisdictions with input as {"group": g}
+	groups.declared_jurisdictions == {"EU", "GB"} with input as {"group": g}
+	groups.approved_locations == {"IE"} with input as {"group": g}
+}
+
+test_group_under_evaluation_without_sensitive_data if {
+	not groups.holds_sensitive with input as {"group": {"id": "g", "data_classes": ["internal"]}}
+	count(groups.held_sensitive) == 0 with input as {"group": {"id": "g"}}
 }

@@ -1,4 +1,4 @@
-# Unit tests of lib.text.listing, run by `opa test policies/`.
+# Unit tests of lib.text, run by `opa test policies/`.
 package lib.text_test
 
 import rego.v1
@@ -26,3 +26,18 @@ test_no_rego_syntax if {
 	not contains(shown, "[")
 	not contains(shown, "\"")
 }
+
+test_group_under_evaluation_in_words if {
+	g := {
+		"id": "g",
+		"data_classes": ["user_pii", "financial", "internal"],
+		"subject_jurisdictions": ["EU", "GB"],
+		"owner": {"id": "a"},
+		"members": [{"id": "a"}],
+	}
+	text.sensitive_classes_shown == "financial and user_pii" with input as {"group": g}
+	text.jurisdictions_shown == "EU and GB" with input as {"group": g}
+	text.approved_locations_shown == "IE" with input as {"group": g}
+}
+
+test_no_sensitive_data_in_words if text.sensitive_classes_shown == "none" with input as {"group": {"id": "g"}}
