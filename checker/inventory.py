@@ -83,6 +83,17 @@ class Lines(Mapping[str, int]):
     def __repr__(self) -> str:
         return f"Lines({dict(self)!r})"
 
+    def parts(self) -> tuple[tuple[str, ...], array[int]]:
+        """The names and the lines, for a cache to store (checker.incremental)."""
+        return self._keys, self._lines
+
+    @classmethod
+    def from_parts(cls, keys: tuple[str, ...], lines: array[int]) -> Lines:
+        made = cls.__new__(cls)
+        made._keys = _shared_keys(keys)
+        made._lines = lines
+        return made
+
 
 @functools.lru_cache(maxsize=4096)
 def _shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -237,6 +248,12 @@ class Builder:
 
     def __init__(self, known: Known, reuse: dict[int, tuple[Any, Person | Group]] | None = None) -> None:
         self._b = _Builder(known, reuse=reuse)
+
+    def claim_existing(self, claimed: Mapping[str, Mapping[str, Location]]) -> None:
+        """Ids that records built earlier hold (checker.incremental: an unchanged file's records), so
+        that a record added with one of them is a duplicate, and references to them resolve."""
+        for section, ids in claimed.items():
+            self._b.claimed[section].update(ids)
 
     def add(self, parsed: ParsedFile) -> None:
         b = self._b

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import affected, diff, git, inventory, pipeline, policies, walk
+from checker import affected, diff, git, incremental, inventory, pipeline, policies, walk
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
@@ -174,11 +174,20 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
         click.echo(f"checker: note: --bootstrap: {tip.label} has no {pol_shown}; the change is judged by its "
                    "own policies", err=True)
 
-    parsed = _parse(repository, cache, options.jobs, [old.inventory, new.inventory])
+    parsed = _Parsed(repository, cache, options.jobs)
     reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
-    head_inv = _build(parsed, new, judge, reuse, hint=head_policies is not None)
-    # The same tree on both sides (a policy-only change) is the same inventory: build it once.
-    base_inv = head_inv if old.inventory.tree == new.inventory.tree else _base_inventory(parsed, old, judge, reuse)
+    hint = head_policies is not None
+    if old.inventory.tree == new.inventory.tree:  # a policy-only change: the same inventory, built once
+        head_inv = base_inv = _cached_build(parsed, cache, new, judge, reuse, hint)
+    else:
+        base_inv, warnings = _base_inventory(parsed, cache, old, judge, reuse)
+        # The head from the base's records, rebuilding only the files the change touched (issue 12.3);
+        # None when the head has any problem: the full build then reports them as always.
+        built = None if base_inv is diff.EMPTY else incremental.head_from(
+            base_inv, _files(old), _files(new), parsed, pipeline.known_for(judge))
+        head_inv = built if built is not None else _build(parsed, new, judge, reuse, hint=hint)
+        for warning in warnings:
+            click.echo(warning, err=True)
     if head_policies is not None:  # the inventory must also stand under the policies it will live with
         _build(parsed, new, head_policies, reuse, under="under its own policies")
 
@@ -235,25 +244,29 @@ def _raise_folder_problems(tip: Side, new: Side) -> None:
                               f"{side.label}: cannot read {folder.path or '.'} safely")
 
 
-def _base_inventory(parsed: Mapping[tuple[str, str], ParsedFile], old: Side, judge: PolicySet,
-                    reuse: dict[int, Any]) -> Inventory:
-    """The merge base's inventory. One that does not load is compared as empty, with a warning, so that
-    a change repairing the base branch can still be checked: every head finding is then introduced,
-    the strictest reading, never a pass by default."""
+def _base_inventory(parsed: _Parsed, cache: Cache, old: Side, judge: PolicySet, reuse: dict[int, Any]
+                    ) -> tuple[Inventory, list[str]]:
+    """The merge base's inventory, and the warnings to show once the head has built. One that does not
+    load is compared as empty, with a warning, so that a change repairing the base branch can still be
+    checked: every head finding is then introduced, the strictest reading, never a pass by default."""
     if not old.inventory.exists:
-        return diff.EMPTY
+        return diff.EMPTY, []
     try:
         if old.inventory.problems:
             raise _in_context(InputError(list(old.inventory.problems)), old.commit, "")
-        return _build(parsed, old, judge, reuse)
+        return _cached_build(parsed, cache, old, judge, reuse), []
     except InputError as exc:
         problems = exc.problems[1:]  # after the context line both raisers put first
-        for problem in problems[:MAX_BASE_PROBLEMS_SHOWN]:
-            click.echo(f"checker: warning: {escape_controls(str(problem))}", err=True)
-        click.echo(f"checker: warning: the inventory at {old.label} is not valid ({len(problems)} "
-                   "problems); it is compared as empty, so every finding at the head is reported as "
-                   "introduced", err=True)
-        return diff.EMPTY
+        warnings = [f"checker: warning: {escape_controls(str(problem))}"
+                    for problem in problems[:MAX_BASE_PROBLEMS_SHOWN]]
+        warnings.append(f"checker: warning: the inventory at {old.label} is not valid ({len(problems)} "
+                        "problems); it is compared as empty, so every finding at the head is reported as "
+                        "introduced")
+        return diff.EMPTY, warnings
+
+
+def _files(side: Side) -> dict[str, str]:
+    return {b.path: b.sha for b in side.inventory.blobs}
 
 
 def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
@@ -271,17 +284,39 @@ def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
     return policy_set
 
 
-def _parse(repository: git.Repository, cache: Cache, jobs: int, folders: Sequence[git.Folder]
-           ) -> dict[tuple[str, str], ParsedFile]:
-    """(path, blob id) -> ParsedFile; a blob that is the same on both sides, or was met by an earlier
-    run, is read and parsed once (issue 12.2: the cache is keyed by blob id)."""
-    entries = sorted({(b.path, b.sha) for folder in folders for b in folder.blobs})
-    return dict(zip(entries, pipeline.parse_blobs(entries, repository.read, cache, jobs), strict=True))
+class _Parsed:
+    """(path, blob id) -> ParsedFile, parsed when first asked for; a blob that is the same on both
+    sides, or was met by an earlier run, is read and parsed once (issue 12.2: the cache is keyed by
+    blob id)."""
+
+    def __init__(self, repository: git.Repository, cache: Cache, jobs: int) -> None:
+        self._repository, self._cache, self._jobs = repository, cache, jobs
+        self._parsed: dict[tuple[str, str], ParsedFile] = {}
+
+    def __call__(self, entries: Sequence[tuple[str, str]]) -> list[ParsedFile]:
+        missing = sorted(set(entries).difference(self._parsed))
+        if missing:
+            done = pipeline.parse_blobs(missing, self._repository.read, self._cache, self._jobs)
+            self._parsed.update(zip(missing, done, strict=True))
+        return [self._parsed[entry] for entry in entries]
 
 
-def _build(parsed: Mapping[tuple[str, str], ParsedFile], side: Side, policy_set: PolicySet, reuse: dict[int, Any],
+def _cached_build(parsed: _Parsed, cache: Cache, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
+                  hint: bool = False) -> Inventory:
+    """_build, or the inventory an earlier run built from the very same files and policies' data."""
+    known = pipeline.known_for(policy_set)
+    key = incremental.key(((b.path, b.sha) for b in side.inventory.blobs), known)
+    found = incremental.get(cache, key)
+    if found is not None:
+        return found
+    built = _build(parsed, side, policy_set, reuse, hint)
+    incremental.put(cache, key, built)
+    return built
+
+
+def _build(parsed: _Parsed, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
            hint: bool = False, under: str = "") -> Inventory:
-    files = [parsed[(b.path, b.sha)] for b in side.inventory.blobs]
+    files = parsed([(b.path, b.sha) for b in side.inventory.blobs])
     try:
         return inventory.build(files, pipeline.known_for(policy_set), reuse)
     except InputError as exc:
