@@ -6,10 +6,7 @@ Three steps, so that `diff` can feed git blobs where `audit` feeds files on disk
 
 from __future__ import annotations
 
-import functools
-import os
-from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
@@ -17,24 +14,21 @@ from typing import Any, TypeVar
 
 from checker import countries, schema
 from checker.errors import InputError, Problem
+from checker.inventory_files import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
+from checker.inventory_files import YAML_SUFFIXES as YAML_SUFFIXES
+from checker.inventory_files import SourceFile as SourceFile
+from checker.inventory_files import is_inventory_file as is_inventory_file
+from checker.inventory_files import list_tree as list_tree
+from checker.inventory_files import max_file_bytes as max_file_bytes
+from checker.inventory_files import read_file as read_file
+from checker.inventory_files import read_found as read_found
+from checker.inventory_files import read_tree as read_tree
 from checker.models import Group, Inventory, Location, Person, Waiver
 from checker.observed.identity import identity_problems
-from checker.walk import Found, walk
+from checker.record_lines import Lines as Lines
 from checker.yamlload import Document, YamlProblem, parse
 
-DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
 _Made = TypeVar("_Made", Person, Group)
-YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def max_file_bytes() -> int:
-    return int(os.environ.get("CHECKER_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES))
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: str  # as shown to users, e.g. inventories/groups/lark/ops.yaml
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -56,108 +50,6 @@ class Known:
     def from_policy_data(cls, data: Mapping[str, Any], rule_ids: Iterable[str] | None = None) -> Known:
         return cls(frozenset(data.get("data_classes") or {}), frozenset(data.get("jurisdictions") or {}),
                    frozenset(rule_ids) if rule_ids is not None else None)
-
-
-class Lines(Mapping[str, int]):
-    """{field: line} of one record, compact: a large inventory holds one per person and group, and as
-    a dict each took ~500 bytes (most lines are numbers past 256, each its own int object)."""
-
-    __slots__ = ("_keys", "_lines")
-
-    def __init__(self, lines: Mapping[str, int]) -> None:
-        self._keys = _shared_keys(tuple(lines))
-        self._lines = array("I", lines.values())
-
-    def __getitem__(self, key: str) -> int:
-        try:
-            return self._lines[self._keys.index(key)]
-        except ValueError:
-            raise KeyError(key) from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __repr__(self) -> str:
-        return f"Lines({dict(self)!r})"
-
-    def parts(self) -> tuple[tuple[str, ...], array[int]]:
-        """The names and the lines, for a cache to store (checker.incremental)."""
-        return self._keys, self._lines
-
-    @classmethod
-    def from_parts(cls, keys: tuple[str, ...], lines: array[int]) -> Lines:
-        made = cls.__new__(cls)
-        made._keys = _shared_keys(keys)
-        made._lines = lines
-        return made
-
-
-@functools.lru_cache(maxsize=4096)
-def _shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple per set of field names (records of one kind nearly all have the same)."""
-    return keys
-
-
-# ---------------------------------------------------------------- reading from disk
-
-
-def is_inventory_file(name: str) -> bool:
-    """SPEC §2: `*.yaml` / `*.yml`, the suffix compared case-insensitively."""
-    return name.lower().endswith(YAML_SUFFIXES)
-
-
-def read_tree(root: Path, display_root: str | None = None) -> tuple[list[SourceFile], list[Problem]]:
-    """Every YAML file under root (hidden ones too; only `.git` folders are skipped), with the
-    problems of files that could not be read safely. Nothing is skipped silently (see checker.walk)."""
-    found, problems = list_tree(root, display_root)
-    sources, more = read_found(found)
-    return sources, problems + more
-
-
-def list_tree(root: Path, display_root: str | None = None) -> tuple[list[Found], list[Problem]]:
-    """The YAML files read_tree would read, sorted by the path users see, without reading them."""
-    display_root = display_root if display_root is not None else str(root)
-    if not root.is_dir():
-        return [], [Problem(display_root, None, "inventory folder not found")]
-    found, problems = walk(root, display_root, is_inventory_file, "inventory", "YAML file")
-    return sorted(found, key=lambda f: f.shown), problems
-
-
-def read_found(found: Iterable[Found]) -> tuple[list[SourceFile], list[Problem]]:
-    """The bytes of these files, and the problems of those that could not be read safely."""
-    sources: list[SourceFile] = []
-    problems: list[Problem] = []
-    limit = max_file_bytes()
-    for file in found:
-        source, problem = read_file(file.path, file.shown, file.size, limit)
-        if problem:
-            problems.append(problem)
-        elif source:
-            sources.append(source)
-    return sources, problems
-
-
-def read_file(path: Path, shown: str, size: int, limit: int) -> tuple[SourceFile | None, Problem | None]:
-    """One file's bytes, refused past `limit` before and while reading."""
-    if size > limit:
-        return None, Problem(shown, None, f"file is {size:,} bytes, over the limit of {limit:,} "
-                                          "(CHECKER_MAX_FILE_BYTES)")
-    try:
-        with path.open("rb") as handle:
-            # The size as listed, plus a byte to notice growth: read(limit + 1) would allocate a
-            # limit-sized buffer per file and leave a memory mapping behind for each (a 100,000-file
-            # tree ran out of mappings). Never more than the limit, even if the file grew.
-            data = handle.read(min(size, limit) + 1)
-            if len(data) > size:
-                data += handle.read(limit + 1 - len(data))
-    except OSError as exc:
-        return None, Problem(shown, None, f"cannot read: {exc.strerror or exc}")
-    if len(data) > limit:
-        return None, Problem(shown, None, f"file is over the limit of {limit:,} bytes (CHECKER_MAX_FILE_BYTES)")
-    return SourceFile(shown, data), None
 
 
 # ---------------------------------------------------------------- one file

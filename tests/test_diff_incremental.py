@@ -28,7 +28,8 @@ def known() -> Known:
 
 def generated(tmp_path: Path, groups: int = 40, seed: int = 3) -> Tree:
     build_org(tmp_path / "inventories", groups, seed=seed, people_per_file=25)
-    return {p.relative_to(tmp_path).as_posix(): p.read_text() for p in sorted((tmp_path / "inventories").rglob("*.yaml"))}
+    return {p.relative_to(tmp_path).as_posix(): p.read_text()
+            for p in sorted((tmp_path / "inventories").rglob("*.yaml"))}
 
 
 def listing(tree: Tree) -> dict[str, str]:
