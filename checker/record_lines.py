@@ -43,7 +43,7 @@ class Lines(Mapping[str, int]):
     @classmethod
     def from_parts(cls, keys: tuple[str, ...], lines: bytes) -> Lines:
         """Lines from parts() (a tuple of names, their lines packed: one number per name)."""
-        if not isinstance(keys, tuple) or not isinstance(lines, bytes) or len(lines) != 4 * len(keys):
+        if len(lines) != 4 * len(keys):
             raise ValueError("field lines do not match their names")
         made = cls.__new__(cls)
         made._keys = keys
