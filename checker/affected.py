@@ -8,9 +8,10 @@ changed. A file whose blob id is the same on both sides builds the same records,
 records of changed files are compared, and nothing is joined or hashed for the rest: the cost
 follows the change, not the organisation.
 
-Validity is not decided here: both inventories are built in full before this runs, so a change
-that breaks a reference from a file it did not touch (a person removed who is still a member of
-an unchanged group) has already failed the run.
+Validity is not decided here: both inventories are built and checked in full before this runs
+(the head from the base's records, checker.incremental, with every cross-file check made again),
+so a change that breaks a reference from a file it did not touch (a person removed who is still a
+member of an unchanged group) has already failed the run.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ def head_from(base: Inventory, base_files: Mapping[str, str], head_files: Mappin
     if len(people) != len(kept_people) + len(new.people) or len(groups) != len(kept_groups) + len(new.groups) \
             or len(waivers) != len(kept_waivers) + len(new.waivers):
         return None  # an id on both sides of the merge: finish() has claimed it already, so never here
-    if any(pid not in people for pid in base.people) and not all(_refs_known(g, people) for g in kept_groups.values()):
+    dropped = base.people.keys() - kept_people.keys()  # the people of touched files (set speed, not a loop)
+    if any(pid not in people for pid in dropped) and not all(_refs_known(g, people) for g in kept_groups.values()):
         return None  # an unchanged group still names someone the change removed
     if not all(_waiver_refs_known(w, people, groups) for w in kept_waivers.values()):
         return None  # an unchanged waiver names a group or person the change removed

@@ -1057,3 +1057,31 @@ def test_reports_for_people_say_how_much_the_gate_left_out(org: GitOrg) -> None:
         result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF,
                                            "--format", fmt, "--no-cache"])
         assert expected in result.stdout, (fmt, result.stdout)
+
+
+@pytest.mark.parametrize("change", ["person-removed", "duplicate-id", "waiver-group-removed", "accepted"])
+def test_a_head_is_refused_the_same_with_the_base_inventory_from_the_cache(org: GitOrg, change: str) -> None:
+    """Issue 12.3: with the merge base's inventory read from the cache and the head built from it,
+    the head is refused (exit 2, file and line) exactly as without any cache, and accepted alike."""
+    on_main(org, waiver_file({"id": "w-cn", "rule": "owner-location", "group": "cn-review", "reason": "r",
+                              "approved_by": "ana", "expires": "2027-01-01"}))
+    if change == "person-removed":  # cn-review, in a file the change leaves alone, still names li
+        org.edit("inventories/people/elsewhere.yaml", "  - id: li\n    location: CN\n    employment: employee\n", "")
+    elif change == "duplicate-id":  # a new file, sorted before the one that has the id
+        org.write({"inventories/people/a-copy.yaml": "people:\n  - id: li\n    location: CN\n"
+                                                     "    employment: employee\n"})
+    elif change == "waiver-group-removed":  # the waiver, unchanged, names the group removed
+        org.remove(CN)
+    else:
+        org.edit(PEOPLE, "  - id: ana\n    location: US", "  - id: ana\n    location: FR")
+    org.commit(change)
+    expected = run_diff(org)
+    message = {"person-removed": f"checker: error: {CN}:5: group cn-review: owner 'li' is not a known person",
+               "duplicate-id": "checker: error: inventories/people/elsewhere.yaml:2: duplicate person id 'li' "
+                               "(first at inventories/people/a-copy.yaml:2)",
+               "waiver-group-removed": "checker: error: inventories/waivers.yaml:4: waiver w-cn: group "
+                                       "'cn-review' is not a known group"}.get(change)
+    assert (expected[0] == 2) == (message is not None), expected[2]
+    assert message is None or message in expected[2].splitlines(), expected[2]
+    for _ in range(2):  # the first run stores the merge base's inventory, the second reads it back
+        assert run_diff(org, cache=True) == expected
