@@ -1,4 +1,5 @@
-"""Every git access of the checker, through gitpython; no other module touches git.
+"""Every git access of the checker, through gitpython; no other module touches git (but
+checker.git_objects, which reads the trees and blobs for the Repository here).
 
 `checker diff` reads both sides of a change straight from git objects: commits are resolved,
 folders are listed from tree objects (`ls-tree`), and files are read as blobs by id, in one
@@ -9,73 +10,46 @@ index or any ref. Every failure becomes a GitError with a message a person can a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import posixpath
 import re
-import tempfile
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, cast
 
-from checker import treewalk
-from checker.errors import GitError, Problem
+from checker.errors import GitError
+
+# Folder, BlobEntry and short are used as git.Folder, ... by the commands: exported from here too.
+from checker.git_objects import BlobEntry as BlobEntry
+from checker.git_objects import Folder as Folder
+from checker.git_objects import ObjectReader, git_message
+from checker.git_objects import short as short
 
 try:
     import git
-    from git.objects.tree import Tree
 except ImportError as exc:  # gitpython refuses to load when there is no git executable
     raise GitError(f"git is not available: {exc}") from None
 
-SYMLINK_MODE = 0o120000
-SUBMODULE_MODE = 0o160000
 FETCH_HINT = ("fetch full history: actions/checkout with fetch-depth: 0, or git fetch --unshallow "
               "(and fetch the base branch)")
 
 
-@dataclass(frozen=True)
-class BlobEntry:
-    path: str  # relative to the repository root, e.g. inventories/groups/x.yaml
-    sha: str  # blob id: equal ids mean equal bytes
-
-
-@dataclass(frozen=True)
-class Folder:
-    """The files of one folder at one commit: what `git ls-tree -r` shows, filtered and checked."""
-
-    path: str  # relative to the repository root; "" is the root itself
-    tree: str | None  # tree id; None when the folder does not exist at that commit
-    blobs: tuple[BlobEntry, ...] = ()
-    problems: tuple[Problem, ...] = ()
-
-    @property
-    def exists(self) -> bool:
-        return self.tree is not None
-
-
-def short(sha: str) -> str:
-    return sha[:12]
-
-
-class Repository:
+class Repository(ObjectReader):
     """A repository opened read-only for the lifetime of one run (use as a context manager)."""
 
     def __init__(self, path: Path) -> None:
         try:
-            self._repo = git.Repo(path, search_parent_directories=True)
+            repo = git.Repo(path, search_parent_directories=True)
         except git.NoSuchPathError:
             raise GitError(f"{path}: no such folder (--repo)") from None
         except git.InvalidGitRepositoryError:
             raise GitError(f"{path}: not a git repository (or any of its parents); pass the "
                            "repository with --repo") from None
         except git.GitError as exc:
-            raise GitError(f"{path}: cannot open the git repository: {_git_message(exc)}") from None
-        self._repo.git.update_environment(**_NO_REPLACE)
+            raise GitError(f"{path}: cannot open the git repository: {git_message(exc)}") from None
+        repo.git.update_environment(**_NO_REPLACE)
+        super().__init__(repo)
         tree_dir = self._repo.working_tree_dir
         self.root: Path | None = Path(tree_dir) if tree_dir is not None else None
-        self._blob_cache: dict[str, bytes] = {}
-        self._folders: dict[tuple[str, str, tuple[str, ...], int], Folder] = {}
 
     def __enter__(self) -> Repository:
         return self
@@ -138,7 +112,7 @@ class Repository:
         try:
             found = self._repo.merge_base(base, head)
         except git.GitError as exc:
-            raise GitError(f"git merge-base {base_ref} {head_ref}: {_git_message(exc)}") from None
+            raise GitError(f"git merge-base {base_ref} {head_ref}: {git_message(exc)}") from None
         if found:
             return found[0].hexsha
         if self.is_shallow():
@@ -158,7 +132,7 @@ class Repository:
         try:
             out: str = self._repo.git.rev_list(*args)
         except git.GitError as exc:
-            raise GitError(f"git rev-list {rev}: {_git_message(exc)}") from None
+            raise GitError(f"git rev-list {rev}: {git_message(exc)}") from None
         commits = []
         for line in out.splitlines():
             if line.startswith("commit "):
@@ -198,7 +172,8 @@ class Repository:
         except git.GitError:
             return None
 
-    # ------------------------------------------------------------ folders
+
+    # ------------------------------------------------------------ work tree
 
     def relative_folder(self, folder: Path, option: str) -> str:
         """An option's folder as a path relative to the repository root ("" for the root)."""
@@ -222,144 +197,10 @@ class Repository:
             raise GitError(f"{option} {folder}: not inside the repository (paths are relative to its root)")
         return rel
 
-    def folder(self, commit: str, path: str, suffixes: Collection[str], limit: int) -> Folder:
-        """The files under `path` at `commit` whose names count (checker.treewalk: the same rules as
-        on disk). Problems, not exceptions, for what cannot be read safely: a name that is not
-        UTF-8, a symlink that loops, is broken or leaves the folder, a submodule, a blob over
-        `limit` bytes (its size is checked before anything is read)."""
-        memo = (commit, path, tuple(suffixes), limit)
-        if memo not in self._folders:  # the base tip is often the merge base itself: listed once
-            self._folders[memo] = self._list_folder(commit, path, suffixes, limit)
-        return self._folders[memo]
-
-    def _list_folder(self, commit: str, path: str, suffixes: Collection[str], limit: int) -> Folder:
-        root = self._repo.commit(commit).tree
-        tree = _subtree(root, path, commit)
-        if tree is None:
-            return Folder(path, None)
-        entries = [e for e in self._ls_tree(commit, path) if not _hidden(e.path, path)]
-        blobs: list[BlobEntry] = []
-        problems: list[Problem] = []
-        for entry in entries:
-            relevant = treewalk.counts(entry.path, suffixes)
-            if not entry.valid_name:
-                problems.append(Problem(entry.path, None, "file name is not valid UTF-8; rename it"))
-            elif entry.mode == SUBMODULE_MODE:
-                problems.append(Problem(entry.path, None, "a git submodule: its files are not in this "
-                                                          "repository's history, so they cannot be checked"))
-            elif entry.mode == SYMLINK_MODE:
-                message = treewalk.link_problem(entry.path, path, suffixes, lambda p: _kind(root, p),
-                                                lambda p: self._link_target(root, p))
-                if message:
-                    problems.append(Problem(entry.path, None, message))
-            elif relevant:
-                if entry.size > limit:
-                    problems.append(Problem(entry.path, None, f"file is {entry.size:,} bytes, over the limit of "
-                                                              f"{limit:,} (CHECKER_MAX_FILE_BYTES); not read"))
-                else:
-                    blobs.append(BlobEntry(entry.path, entry.sha))
-        return Folder(path, tree.hexsha, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
-
-    def _link_target(self, root: Tree, path: str) -> str:
-        """The text of the symlink at `path` in a commit's tree (each blob read once per run)."""
-        item = _lookup(root, path)
-        assert item is not None  # treewalk asks only for paths it found to be links
-        return self.read([item.hexsha])[item.hexsha].decode("utf-8", "surrogateescape")
-
-    def _ls_tree(self, commit: str, path: str) -> list[_Entry]:
-        """`git ls-tree -r -l -z`: every entry below `path` with its mode, id and size, in one call
-        (asking for each blob's size separately costs a round trip per file)."""
-        args = ["-r", "-l", "-z", "--full-tree", commit, *(["--", path] if path else [])]
-        try:
-            out = self._repo.git.ls_tree(*args, stdout_as_string=False, env=_LITERAL_PATHS)
-        except git.GitError as exc:
-            raise GitError(f"cannot list {path or '.'} at {short(commit)}: {_git_message(exc)}") from None
-        entries = []
-        for record in cast(bytes, out).split(b"\0"):
-            if not record:
-                continue
-            meta, _, raw_name = record.partition(b"\t")
-            mode, _kind, sha, size = meta.split()
-            name, valid = treewalk.decode_name(raw_name)
-            entries.append(_Entry(name, int(mode, 8), sha.decode(), int(size) if size != b"-" else 0, valid))
-        return entries
-
-    # ------------------------------------------------------------ blobs
-
-    def read(self, shas: Iterable[str]) -> dict[str, bytes]:
-        """Blob contents by id, each read from git once per run, all missing ones in one batch."""
-        wanted = list(dict.fromkeys(shas))
-        missing = [sha for sha in wanted if sha not in self._blob_cache]
-        if missing:
-            self._blob_cache.update(self._cat_file(missing))
-        return {sha: self._blob_cache[sha] for sha in wanted}
-
-    def _cat_file(self, shas: Sequence[str]) -> dict[str, bytes]:
-        """`git cat-file --batch` over a file of ids: one process, no round trip per blob."""
-        with tempfile.TemporaryFile() as ids:
-            ids.write("".join(f"{sha}\n" for sha in shas).encode())
-            ids.seek(0)
-            try:
-                out = self._repo.git.cat_file("--batch", istream=ids, stdout_as_string=False,
-                                              strip_newline_in_stdout=False)
-            except git.GitError as exc:
-                raise GitError(f"cannot read blobs: {_git_message(exc)}") from None
-        data = cast(bytes, out)
-        found: dict[str, bytes] = {}
-        pos = 0
-        for sha in shas:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].split()
-            if len(header) != 3 or header[0].decode() != sha:
-                raise GitError(f"cannot read blob {sha}: {data[pos:end].decode(errors='replace')}")
-            size = int(header[2])
-            found[sha] = data[end + 1:end + 1 + size]
-            pos = end + 1 + size + 1  # the content is followed by a newline
-        return found
-
-    def remember(self, data: Iterable[bytes]) -> list[str]:
-        """Blob ids of contents that are not in git (the work tree), kept so that `read` serves them."""
-        shas = []
-        for blob in data:
-            sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob, usedforsecurity=False).hexdigest()
-            self._blob_cache[sha] = blob
-            shas.append(sha)
-        return shas
-
-    def read_folder(self, folder: Folder) -> dict[str, bytes]:
-        """{display path: bytes} for every blob of a folder listing."""
-        data = self.read(b.sha for b in folder.blobs)
-        return {b.path: data[b.sha] for b in folder.blobs}
-
     def _where(self) -> str:
         return str(self.root or self._repo.git_dir)
 
 
-def _git_message(exc: git.GitError) -> str:
-    stderr = getattr(exc, "stderr", "") or ""
-    text = stderr.strip().removeprefix("stderr:").strip().strip("'").strip()
-    return text or str(exc)
-
-
-class _Item(Protocol):
-    """A Blob, Tree or Submodule of gitpython, as far as we use it."""
-
-    type: str
-    mode: int
-    hexsha: str
-
-
-@dataclass(frozen=True)
-class _Entry:
-    path: str
-    mode: int
-    sha: str
-    size: int
-    valid_name: bool = True
-
-
-# Folder names are paths, not patterns (a folder named `*` must not match everything).
-_LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
 # Replace refs (refs/replace/*) would let whoever can push one swap any commit or tree for another;
 # and `git status` must not refresh the index (it would write it, and nothing here writes).
 _NO_REPLACE = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_OPTIONAL_LOCKS": "0"}
@@ -367,53 +208,3 @@ _STATUS = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "
            "U": "unmerged", "?": "untracked", "!": "ignored"}
 _AMBIGUOUS = re.compile(r"warning: refname '(.*)' is ambiguous\.")
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
-
-
-def _hidden(path: str, folder: str) -> bool:
-    """A file in a `.git` folder below `folder` (skipped as on disk; every other file is read,
-    hidden ones too: SPEC §2 says every *.yaml under the folder)."""
-    rel = path[len(folder) + 1:] if folder else path
-    return ".git" in rel.split("/")[:-1]
-
-
-def _lookup(root: Tree, path: str) -> _Item | None:
-    """The entry at `path` below `root` without following symlinks; None when absent."""
-    item: object = root
-    for part in [p for p in path.split("/") if p]:
-        if not isinstance(item, Tree):
-            return None
-        try:
-            item = item[part]
-        except KeyError:
-            return None
-    return cast(_Item, item)
-
-
-def _subtree(root: Tree, path: str, commit: str) -> Tree | None:
-    """The tree at `path`; None when absent; GitError when a file or symlink is in the way."""
-    walked: list[str] = []
-    tree = root
-    for part in [p for p in path.split("/") if p]:
-        walked.append(part)
-        try:
-            item = cast(_Item, tree[part])
-        except KeyError:
-            return None
-        if item.type != "tree":
-            what = "a symlink" if item.mode == SYMLINK_MODE else "a file"
-            raise GitError(f"{'/'.join(walked)} is {what} at {short(commit)}, not a folder; pass the "
-                           "folder itself")
-        tree = cast(Tree, item)
-    return tree
-
-
-def _kind(root: Tree, path: str) -> treewalk.Kind | None:
-    """What is at `path` in a commit's tree, links not followed (for treewalk.resolve)."""
-    item = _lookup(root, path)
-    if item is None:
-        return None
-    if item.type == "tree":
-        return "dir"
-    if item.mode == SYMLINK_MODE:
-        return "link"
-    return "file" if item.type == "blob" else "other"

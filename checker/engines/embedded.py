@@ -267,7 +267,7 @@ def check_size(policy_set: PolicySet) -> None:
 
 class EmbeddedEngine:
     def __init__(self, policy_set: PolicySet, options: EngineOptions, split_members: int = SPLIT_MEMBERS) -> None:
-        from checker.engines.embedded_capabilities import check_policies
+        from checker.engines.embedded_refusals import check_policies
 
         check_size(policy_set)
         refused = check_policies({m.path: m.source for m in policy_set.modules}, regopy_version())

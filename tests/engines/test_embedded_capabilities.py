@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from checker.engines.embedded_capabilities import (
-    ALLOWED_BUILTINS,
-    ALLOWED_FORMS,
-    DENIED_BUILTINS,
-    FORM_MATCHERS,
-    check_policies,
-    form_builtin,
-    load_known_answers,
-    run_form_answers,
-    run_known_answers,
-)
+from checker.engines.embedded_allowlist import ALLOWED_BUILTINS, ALLOWED_FORMS, DENIED_BUILTINS
+from checker.engines.embedded_capabilities import load_known_answers, run_form_answers, run_known_answers
+from checker.engines.embedded_forms import FORM_MATCHERS, form_builtin
+from checker.engines.embedded_refusals import check_policies
 
 
 @pytest.fixture(scope="module")
@@ -240,13 +233,13 @@ def test_findings_are_sorted_by_path_and_line() -> None:
 
 def test_the_lists_were_made_with_the_installed_regopy() -> None:
     from checker.engines.embedded import regopy_version
-    from checker.engines.embedded_capabilities import LISTS_REGOPY_VERSION
+    from checker.engines.embedded_allowlist import LISTS_REGOPY_VERSION
 
     assert regopy_version() == LISTS_REGOPY_VERSION  # else regenerate: python -m checker.engines.embedded_capabilities
 
 
 def test_another_regopy_version_re_runs_the_known_answers_of_what_is_used() -> None:
-    from checker.engines.embedded_capabilities import check_policies
+    from checker.engines.embedded_refusals import check_policies
 
     modules = {"p.rego": 'package access.x\n\nimport rego.v1\n\ndeny contains msg if {\n'
                          '\tcount(input.group.members) > 1\n\tmsg := sprintf("%s has %d", ["g", 2])\n}\n'
