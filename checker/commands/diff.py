@@ -21,6 +21,7 @@ Decisions where the issue left a choice:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -176,11 +177,12 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
 
     parsed = _Parsed(repository, cache, options.jobs)
     reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
+    stores: list[Callable[[], None]] = []  # cache entries to write once the parsed documents are dropped
     hint = head_policies is not None
     if old.inventory.tree == new.inventory.tree:  # a policy-only change: the same inventory, built once
-        head_inv = base_inv = _cached_build(parsed, cache, new, judge, reuse, hint)
+        head_inv = base_inv = _cached_build(parsed, cache, new, judge, reuse, stores, hint)
     else:
-        base_inv, warnings = _base_inventory(parsed, cache, old, judge, reuse)
+        base_inv, warnings = _base_inventory(parsed, cache, old, judge, reuse, stores)
         # The head from the base's records, rebuilding only the files the change touched (issue 12.3);
         # None when the head has any problem: the full build then reports them as always.
         built = None if base_inv is diff.EMPTY else incremental.head_from(
@@ -190,6 +192,10 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
             click.echo(warning, err=True)
     if head_policies is not None:  # the inventory must also stand under the policies it will live with
         _build(parsed, new, head_policies, reuse, under="under its own policies")
+    parsed.drop()  # every inventory is built: neither the documents nor what reuse holds of them are needed
+    reuse.clear()
+    for store in stores:
+        store()
 
     as_of = options.as_of
     # Policies whose evaluated content did not change (only tests or cases did) have no impact.
@@ -244,8 +250,8 @@ def _raise_folder_problems(tip: Side, new: Side) -> None:
                               f"{side.label}: cannot read {folder.path or '.'} safely")
 
 
-def _base_inventory(parsed: _Parsed, cache: Cache, old: Side, judge: PolicySet, reuse: dict[int, Any]
-                    ) -> tuple[Inventory, list[str]]:
+def _base_inventory(parsed: _Parsed, cache: Cache, old: Side, judge: PolicySet, reuse: dict[int, Any],
+                    stores: list[Callable[[], None]]) -> tuple[Inventory, list[str]]:
     """The merge base's inventory, and the warnings to show once the head has built. One that does not
     load is compared as empty, with a warning, so that a change repairing the base branch can still be
     checked: every head finding is then introduced, the strictest reading, never a pass by default."""
@@ -254,7 +260,7 @@ def _base_inventory(parsed: _Parsed, cache: Cache, old: Side, judge: PolicySet, 
     try:
         if old.inventory.problems:
             raise _in_context(InputError(list(old.inventory.problems)), old.commit, "")
-        return _cached_build(parsed, cache, old, judge, reuse), []
+        return _cached_build(parsed, cache, old, judge, reuse, stores), []
     except InputError as exc:
         problems = exc.problems[1:]  # after the context line both raisers put first
         warnings = [f"checker: warning: {escape_controls(str(problem))}"
@@ -300,17 +306,21 @@ class _Parsed:
             self._parsed.update(zip(missing, done, strict=True))
         return [self._parsed[entry] for entry in entries]
 
+    def drop(self) -> None:
+        self._parsed.clear()
+
 
 def _cached_build(parsed: _Parsed, cache: Cache, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
-                  hint: bool = False) -> Inventory:
-    """_build, or the inventory an earlier run built from the very same files and policies' data."""
+                  stores: list[Callable[[], None]], hint: bool = False) -> Inventory:
+    """_build, or the inventory an earlier run built from the very same files and policies' data;
+    a fresh one is stored by the callable this appends to `stores`."""
     known = pipeline.known_for(policy_set)
     key = incremental.key(((b.path, b.sha) for b in side.inventory.blobs), known)
     found = incremental.get(cache, key)
     if found is not None:
         return found
     built = _build(parsed, side, policy_set, reuse, hint)
-    incremental.put(cache, key, built)
+    stores.append(functools.partial(incremental.put, cache, key, built))
     return built
 
 
