@@ -153,6 +153,24 @@ def parse_blobs(entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str
         return parser.parse_blobs(entries, read)
 
 
+class ParsedBlobs:
+    """(path, blob id) -> ParsedFile, parsed when first asked for (parse_blobs): a blob that is the same
+    on both sides of a diff, or was met by an earlier run, is read and parsed once."""
+
+    def __init__(self, read: Callable[[Iterable[str]], Mapping[str, bytes]], cache: Cache, jobs: int) -> None:
+        self._read, self._cache, self._jobs = read, cache, jobs
+        self._parsed: dict[tuple[str, str], ParsedFile] = {}
+
+    def __call__(self, entries: Sequence[tuple[str, str]]) -> list[ParsedFile]:
+        missing = sorted(set(entries).difference(self._parsed))
+        if missing:
+            self._parsed.update(zip(missing, parse_blobs(missing, self._read, self._cache, self._jobs), strict=True))
+        return [self._parsed[entry] for entry in entries]
+
+    def drop(self) -> None:
+        self._parsed.clear()
+
+
 def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
     """A ParsedFile as plain values, for the cache."""
     doc = parsed.doc

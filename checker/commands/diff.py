@@ -35,7 +35,6 @@ from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
 from checker.escapes import escape_controls
-from checker.inventory import ParsedFile
 from checker.models import Finding, Inventory, RunResult
 from checker.policies import PolicySet
 from checker.report.common_groups import waiver_summaries
@@ -175,7 +174,7 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
         click.echo(f"checker: note: --bootstrap: {tip.label} has no {pol_shown}; the change is judged by its "
                    "own policies", err=True)
 
-    parsed = _Parsed(repository, cache, options.jobs)
+    parsed = pipeline.ParsedBlobs(repository.read, cache, options.jobs)
     reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
     stores: list[Callable[[], None]] = []  # cache entries to write once the parsed documents are dropped
     hint = head_policies is not None
@@ -250,7 +249,7 @@ def _raise_folder_problems(tip: Side, new: Side) -> None:
                               f"{side.label}: cannot read {folder.path or '.'} safely")
 
 
-def _base_inventory(parsed: _Parsed, cache: Cache, old: Side, judge: PolicySet, reuse: dict[int, Any],
+def _base_inventory(parsed: pipeline.ParsedBlobs, cache: Cache, old: Side, judge: PolicySet, reuse: dict[int, Any],
                     stores: list[Callable[[], None]]) -> tuple[Inventory, list[str]]:
     """The merge base's inventory, and the warnings to show once the head has built. One that does not
     load is compared as empty, with a warning, so that a change repairing the base branch can still be
@@ -290,27 +289,7 @@ def _load_policies(repository: git.Repository, side: Side) -> PolicySet:
     return policy_set
 
 
-class _Parsed:
-    """(path, blob id) -> ParsedFile, parsed when first asked for; a blob that is the same on both
-    sides, or was met by an earlier run, is read and parsed once (issue 12.2: the cache is keyed by
-    blob id)."""
-
-    def __init__(self, repository: git.Repository, cache: Cache, jobs: int) -> None:
-        self._repository, self._cache, self._jobs = repository, cache, jobs
-        self._parsed: dict[tuple[str, str], ParsedFile] = {}
-
-    def __call__(self, entries: Sequence[tuple[str, str]]) -> list[ParsedFile]:
-        missing = sorted(set(entries).difference(self._parsed))
-        if missing:
-            done = pipeline.parse_blobs(missing, self._repository.read, self._cache, self._jobs)
-            self._parsed.update(zip(missing, done, strict=True))
-        return [self._parsed[entry] for entry in entries]
-
-    def drop(self) -> None:
-        self._parsed.clear()
-
-
-def _cached_build(parsed: _Parsed, cache: Cache, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
+def _cached_build(parsed: pipeline.ParsedBlobs, cache: Cache, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
                   stores: list[Callable[[], None]], hint: bool = False) -> Inventory:
     """_build, or the inventory an earlier run built from the very same files and policies' data;
     a fresh one is stored by the callable this appends to `stores`."""
@@ -324,7 +303,7 @@ def _cached_build(parsed: _Parsed, cache: Cache, side: Side, policy_set: PolicyS
     return built
 
 
-def _build(parsed: _Parsed, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
+def _build(parsed: pipeline.ParsedBlobs, side: Side, policy_set: PolicySet, reuse: dict[int, Any],
            hint: bool = False, under: str = "") -> Inventory:
     files = parsed([(b.path, b.sha) for b in side.inventory.blobs])
     try:
