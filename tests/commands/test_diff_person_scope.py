@@ -28,6 +28,21 @@ def group_file(number: int, members: str) -> str:
             "    reviewed: {on: 2026-11-01, by: ana}\n")
 
 
+def org_on_branch_pr(tmp_path: Path, both: int, message: str) -> GitOrg:
+    """On main: `both` sensitive groups holding ana and bob, then one more holding ana only; then
+    branch pr is checked out for the change under test."""
+    org = GitOrg(tmp_path / "repo")
+    shutil.copytree(ROOT / "policies", org.root / "policies")
+    files = {"inventories/people.yaml": PEOPLE}
+    for number in range(1, both + 1):
+        files[f"inventories/g{number:02d}.yaml"] = group_file(number, "      - ana\n      - bob\n")
+    files[f"inventories/g{both + 1:02d}.yaml"] = group_file(both + 1, "      - ana\n")
+    org.write(files)
+    org.commit(message)
+    org.branch("pr")
+    return org
+
+
 def diff_json(org: GitOrg) -> tuple[int, dict]:  # type: ignore[type-arg]
     result = CliRunner().invoke(main, ["diff", "--base", "main", "--repo", str(org.root), "--as-of", AS_OF,
                                        "--format", "json", "--no-cache"])
@@ -36,15 +51,7 @@ def diff_json(org: GitOrg) -> tuple[int, dict]:  # type: ignore[type-arg]
 
 def test_joining_a_thirteenth_sensitive_group_introduces_one_reach_finding_at_the_added_entry(
         tmp_path: Path) -> None:
-    org = GitOrg(tmp_path / "repo")
-    shutil.copytree(ROOT / "policies", org.root / "policies")
-    files = {"inventories/people.yaml": PEOPLE}
-    for number in range(1, 13):
-        files[f"inventories/g{number:02d}.yaml"] = group_file(number, "      - ana\n      - bob\n")
-    files["inventories/g13.yaml"] = group_file(13, "      - ana\n")
-    org.write(files)
-    org.commit("twelve sensitive groups for bob, thirteen for ana")
-    org.branch("pr")
+    org = org_on_branch_pr(tmp_path, both=12, message="twelve sensitive groups for bob, thirteen for ana")
     org.edit("inventories/g13.yaml", "      - ana\n", "      - ana\n      - bob\n")
     org.commit("bob joins g13")
 
@@ -81,15 +88,7 @@ def test_a_record_change_reevaluates_that_person_and_their_groups_only(tmp_path:
         return real_keys(inv, prefix, person_ids, groups_of)
 
     monkeypatch.setattr(pipeline, "person_keys", counting_keys)
-    org = GitOrg(tmp_path / "repo")
-    shutil.copytree(ROOT / "policies", org.root / "policies")
-    files = {"inventories/people.yaml": PEOPLE}
-    for number in range(1, 4):
-        files[f"inventories/g{number:02d}.yaml"] = group_file(number, "      - ana\n      - bob\n")
-    files["inventories/g04.yaml"] = group_file(4, "      - ana\n")
-    org.write(files)
-    org.commit("bob in three groups, ana in four")
-    org.branch("pr")
+    org = org_on_branch_pr(tmp_path, both=3, message="bob in three groups, ana in four")
     org.edit("inventories/people.yaml", "{id: bob, location: US, employment: employee",
              "{id: bob, location: US, employment: contractor")
     org.commit("bob becomes a contractor")
