@@ -12,7 +12,7 @@ from typing import Any
 
 from checker import rego_scan, schema
 from checker.errors import PolicyError, Problem
-from checker.inventory import max_file_bytes, read_file
+from checker.inventory_files import read_found
 from checker.jsonkeys import unique_keys
 from checker.models import LEVELS, RuleInfo
 from checker.walk import walk
@@ -80,14 +80,9 @@ def load_dir(root: Path, display_root: str | None = None) -> PolicySet:
     if not root.is_dir():
         raise PolicyError([Problem(display_root, None, "policy folder not found")])
     found, problems = walk(root, display_root, is_policy_file, "policy", "policy file")
-    files: dict[str, bytes] = {}
-    limit = max_file_bytes()
-    for file in found:
-        source, problem = read_file(file.path, file.shown, file.size, limit)
-        if problem:
-            problems.append(problem)
-        elif source:
-            files[source.path] = source.data
+    sources, unread = read_found(found)
+    problems += unread
+    files = {source.path: source.data for source in sources}
     if problems:
         raise PolicyError(problems)
     policy_set = from_files(files)
