@@ -49,17 +49,22 @@ class Call:
         return tuple(tuple(self.tokens[start:end]) for start, end in self.spans)
 
 
-def _bracket_pairs(tokens: Sequence[Token]) -> dict[int, int]:
-    """Map index of each closing `]`/`)` to the index of its opening bracket."""
+_CLOSER_OF = {"[": "]", "(": ")", "{": "}"}
+
+
+def _bracket_pairs(tokens: Sequence[Token], openers: str = "[(") -> dict[int, int]:
+    """Map index of each closing bracket to the index of its opening one, for these kinds of
+    bracket (`]`/`)` by default; braces too with openers="[({")."""
+    closers = {_CLOSER_OF[o]: o for o in openers}
     pairs: dict[int, int] = {}
     stack: list[tuple[str, int]] = []
     for i, tok in enumerate(tokens):
         if tok.kind != "punct":
             continue
-        if tok.text in "[(":
+        if tok.text in _CLOSER_OF and tok.text in openers:
             stack.append((tok.text, i))
-        elif tok.text in "])":
-            want = "[" if tok.text == "]" else "("
+        elif tok.text in closers:
+            want = closers[tok.text]
             # tolerate broken nesting: unwind to the matching opener if present
             while stack and stack[-1][0] != want:
                 stack.pop()

@@ -12,26 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from checker.rego_scan import Token, _depths, _head_start, tokenize
-
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
-
-
-def _matching(tokens: Sequence[Token]) -> dict[int, int]:
-    """Index of each opening bracket -> index of its closing one (unbalanced ones are left out)."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    for i, tok in enumerate(tokens):
-        if tok.kind != "punct":
-            continue
-        if tok.text in _OPENERS:
-            stack.append(i)
-        elif tok.text in ")]}":
-            while stack and _OPENERS[tokens[stack[-1]].text] != tok.text:
-                stack.pop()
-            if stack:
-                pairs[stack.pop()] = i
-    return pairs
+from checker.rego_scan import Token, _bracket_pairs, _depths, _head_start, tokenize
 
 
 def _parameters(tokens: Sequence[Token], open_at: int, close_at: int) -> set[str]:
@@ -65,7 +46,7 @@ def argument_key_problems(source: str) -> list[tuple[int, str, str]]:
     """(line, argument, why) for each function argument used as a bare key inside a comprehension."""
     tokens = tokenize(source)
     depths = _depths(tokens)
-    pairs = _matching(tokens)
+    pairs = {opener: closer for closer, opener in _bracket_pairs(tokens, "[({").items()}
     heads = [i for i in range(len(tokens)) if _head_start(tokens, depths, i)] + [len(tokens)]
     found: list[tuple[int, str, str]] = []
     for start, end in itertools.pairwise(heads):
