@@ -229,13 +229,22 @@ def evaluate_groups(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
         with timings.phase(f"evaluate {len(missing)} groups"):
             # largest first across chunks too: a chunk of big groups, then ever smaller ones
             missing.sort(key=lambda gid: -len(inv.groups[gid].members))
-            for part in _chunks(missing, chunk):
-                inputs = [(gid, group_input(inv.groups[gid], inv.people, as_of)) for gid in part]
-                fresh = {gid: compact(raw) for gid, raw in engine_for().evaluate(inputs).items()}
-                del inputs
-                results.update(fresh)  # compact like the cached ones, so a result never depends on the cache
-                cache.put_marshal("result", {keys[gid]: fresh[gid] for gid in part})
+            _evaluate_chunks(engine_for, "group", missing, lambda gid: group_input(inv.groups[gid], inv.people, as_of),
+                             keys, cache, chunk, results)
     return results
+
+
+def _evaluate_chunks(engine_for: Callable[[], PolicyEngine], scope: str, ids: Sequence[str],
+                     input_of: Callable[[str], dict[str, Any]], keys: Mapping[str, str], cache: Cache, chunk: int,
+                     results: dict[str, RawResult]) -> None:
+    """Join, evaluate and store `chunk` inputs at a time into `results`: only one chunk's joined
+    inputs are held at once."""
+    for part in _chunks(ids, chunk):
+        inputs = [(rid, input_of(rid)) for rid in part]
+        fresh = {rid: compact(raw) for rid, raw in engine_for().evaluate(inputs, scope).items()}
+        del inputs
+        results.update(fresh)  # compact like the cached ones, so a result never depends on the cache
+        cache.put_marshal("result", {keys[rid]: fresh[rid] for rid in part})
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -274,13 +283,9 @@ def evaluate_people(engine_for: Callable[[], PolicyEngine], inv: Inventory, as_o
     if missing:
         with timings.phase(f"evaluate {len(missing)} people"):
             views: dict[str, dict[str, Any]] = {}
-            for part in _chunks(missing, chunk):
-                inputs = [(pid, person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of,
-                                             views)) for pid in part]
-                fresh = {pid: compact(raw) for pid, raw in engine_for().evaluate(inputs, "person").items()}
-                del inputs
-                results.update(fresh)
-                cache.put_marshal("result", {keys[pid]: fresh[pid] for pid in part})
+            _evaluate_chunks(engine_for, "person", missing,
+                             lambda pid: person_input(inv.people[pid], [inv.groups[g] for g in groups_of[pid]], as_of,
+                                                      views), keys, cache, chunk, results)
     if not everyone:
         return results
     with_findings = {pid: raw for pid, raw in results.items() if raw}

@@ -29,9 +29,10 @@ class CountingEngine:
         self.info = engine.info
         self.asked: list[str] = []
 
-    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RawResult]:
+    def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
+                 ) -> dict[str, RawResult]:
         self.asked += [key for key, _ in inputs]
-        return self.engine.evaluate(inputs)
+        return self.engine.evaluate(inputs, scope)
 
     def close(self) -> None:
         self.engine.close()
