@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from checker import inventory
+from checker import inventory, sidecache
 from checker.cache import Cache, digest
 from checker.inventory import SourceFile
 from checker.models import Finding, Location
@@ -27,10 +27,12 @@ READ_CHUNK_FILES = 1000  # files held in memory at a time while hashing
 KEEP_READ_BYTES = 64 * 2**20
 
 
-def key(root: Path, display_root: str, as_of: str, policy_key: str) -> tuple[str | None, list[SourceFile] | None]:
+def key(root: Path, display_root: str, as_of: str, policy_key: str, listing: list[tuple[str, str]] | None = None
+        ) -> tuple[str | None, list[SourceFile] | None]:
     """The entry's key for an audit of the inventory folder `root` (None when any file or folder could
     not be read: the full path reports why), and the files read, when they total at most
-    KEEP_READ_BYTES: on a miss the full path parses them without reading them again."""
+    KEEP_READ_BYTES: on a miss the full path parses them without reading them again. `listing`, when
+    given, gets each file's (path, git blob id), for checker.sidecache (complete when the key is not None)."""
     found, problems = inventory.list_tree(root, display_root)
     if problems:
         return None, None
@@ -44,6 +46,8 @@ def key(root: Path, display_root: str, as_of: str, policy_key: str) -> tuple[str
             path = source.path.encode()
             h.update(len(path).to_bytes(8, "little") + path + len(source.data).to_bytes(8, "little"))
             h.update(source.data)
+            if listing is not None:
+                listing.append((source.path, sidecache.blob_id(source.data)))
         if kept is not None:
             kept += sources
     return h.hexdigest(), kept

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import history, inventory, pipeline, runcache, snapshot, waivers
+from checker import history, inventory, pipeline, runcache, sidecache, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
@@ -47,11 +47,15 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
         # The whole run's findings when nothing changed (runcache); not for what reads the
         # inventory itself afterwards: snapshots, --history, the HTML report's charts.
         whole = cache.enabled and not snapshots and history_since is None and options.format != "html"
+        listing: list[tuple[str, str]] = []  # (path, blob id): what `checker diff` knows the folder by
         run_key, read = runcache.key(options.inventories, pipeline.shown(options.inventories), options.as_of,
-                                     engine.cache_key) if whole else (None, None)
+                                     engine.cache_key, listing) if whole else (None, None)
+        side_key = sidecache.key(listing, engine.cache_key, options.as_of) if run_key is not None else None
         stored = runcache.get(cache, run_key) if run_key is not None else None
         if stored is not None:
             findings, groups, people = stored
+            if side_key is not None:
+                sidecache.put(cache, side_key, findings, groups, people)
             return emit(options, _result(options, engine.info, groups, people, findings, rules, meta))
         inv = pipeline.load_inventory(options.inventories, policy_set, cache=cache, jobs=options.jobs, read=read)
         del read
@@ -68,8 +72,9 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
             meta["drift_groups"] = drift_groups(declared, inv, matchings)
         else:
             findings = pipeline.findings(engine, inv, options.as_of, rules, cache, engine.cache_key)
-            if run_key is not None:
+            if run_key is not None and side_key is not None:  # so that a diff can count what it leaves out
                 runcache.put(cache, run_key, findings, len(inv.groups), len(inv.people))
+                sidecache.put(cache, side_key, findings, len(inv.groups), len(inv.people))
         if history_since is not None:
             memo = MemoCache(cache)  # every sample asks for nearly the same entries
             judge = _judge(engine, memo, policy_set, options.as_of)

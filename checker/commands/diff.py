@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import affected, diff, git, incremental, inventory, pipeline, policies, walk
+from checker import affected, diff, git, incremental, inventory, pipeline, policies, sidecache, walk
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine, RawResult, purity
@@ -200,13 +200,18 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
     # Policies whose evaluated content did not change (only tests or cases did) have no impact.
     with_impact = head_policies is not None and head_policies.digest != judge.digest
     # The gate needs only what the change can affect; these need every finding at the head (issue 12.1).
-    complete = options.format in COMPLETE_FORMATS or options.fail_on == "any" or with_impact
+    complete = (options.format in COMPLETE_FORMATS or options.fail_on == "any" or with_impact
+                or (options.format == "table" and options.show_unchanged))  # it lists them too
     listing = [[(b.path, b.sha) for b in side.inventory.blobs] if side.inventory.exists else [] for side in (old, new)]
     changed = None if complete else affected.changed_files(*listing)
     with engine_for(options, judge) as engine:
         base_findings, head_findings, skipped = _judge_sides(engine, cache, options, judge, judge_side,
                                                              base_inv, head_inv, changed)
-        info = engine.info
+        info, policy_key = engine.info, engine.cache_key
+    # The unchanged count of what the gate left out, from a side's complete counts (checker.sidecache).
+    sides = [sidecache.Side(listing[0], base_inv, base_findings) if base_inv is not diff.EMPTY else None,
+             sidecache.Side(listing[1], head_inv, head_findings)]
+    settled = sidecache.unchanged_counts(cache, policy_key, as_of, sides, changed is None, skipped)
     findings = diff.classify(base_findings, head_findings, base_inv, head_inv, as_of, accept_new_waivers)
 
     impact: list[Finding] = []
@@ -217,9 +222,8 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
 
     meta: dict[str, Any] = {"policies_commit": judge_side.commit, "bootstrap": bootstrap,
                             "accept_new_waivers": accept_new_waivers,
-                            "waivers": waiver_summaries(head_inv)}  # the HTML report's waiver table
-    if any(skipped.values()):
-        meta["not_evaluated"] = skipped
+                            "waivers": waiver_summaries(head_inv),  # the HTML report's waiver table
+                            **settled}
     return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
                      rules, tuple(impact), policies_changed, meta)
 

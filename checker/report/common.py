@@ -152,6 +152,24 @@ def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (plural_noun or noun + 's')}"
 
 
+def unlisted_unchanged(result: RunResult) -> dict[str, int]:
+    """diff: deny / warn / waived counts of the unchanged findings that the gate did not evaluate (of groups
+    and people the change cannot affect), counted from the cache (checker.sidecache) and not listed."""
+    found = result.meta.get("unchanged_unlisted")
+    found = found if isinstance(found, dict) else {}
+    return {level: n if isinstance(n := found.get(level), int) else 0 for level in ("deny", "warn", "waived")}
+
+
+def diff_counts(result: RunResult) -> dict[str, int]:
+    """RunResult.counts() with the unlisted unchanged findings counted as well: unchanged, and present
+    at the head at their level."""
+    counts = result.counts()
+    for level, n in unlisted_unchanged(result).items():
+        counts[level] += n
+        counts["unchanged"] += n
+    return counts
+
+
 def not_evaluated(result: RunResult) -> str:
     """diff: which groups and people the gate left out because their input and waivers are the
     same on both sides and the cache did not have them (their findings are unchanged by

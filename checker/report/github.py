@@ -19,6 +19,7 @@ from checker.models import FAILING_CHANGES, Finding, RunResult
 from checker.report.common import (
     by_change,
     by_importance,
+    diff_counts,
     level_counts,
     not_evaluated,
     plural,
@@ -119,7 +120,7 @@ def first_line(result: RunResult) -> list[str]:
 
 
 def summary(result: RunResult) -> str:
-    counts = result.counts()
+    counts = diff_counts(result) if result.command == "diff" else result.counts()
     head = (f"checker {result.command}: {plural(counts['groups'], 'group')}, "
             f"{plural(counts['people'], 'person', 'people')} as of {result.as_of}")
     if result.command == "diff":

@@ -24,6 +24,7 @@ from checker.report.common import (
     printable,
     printable_keeping_lines,
     rule_info,
+    unlisted_unchanged,
     waiver_change,
 )
 
@@ -157,8 +158,11 @@ def context_line(result: RunResult) -> str:
 def counts_table(result: RunResult) -> list[str]:
     if result.command == "diff":
         lines = ["| | deny | warn | waived |", "|---|---:|---:|---:|"]
+        unlisted = unlisted_unchanged(result)  # of what the gate left out (checker.sidecache)
         for change, findings in by_change(result.findings).items():
             c = level_counts(findings)
+            if change == "unchanged":
+                c = {level: n + unlisted[level] for level, n in c.items()}
             lines.append(f"| {change} | {c['deny']} | {c['warn']} | {c['waived']} |")
         return lines
     c = result.counts()
@@ -178,9 +182,15 @@ def diff_sections(result: RunResult, budget: RowBudget) -> list[str]:
                   "apply once merged by a change of their own.", "",
                   *table(granted, ("waiver", "granted", *FINDING_COLUMNS), budget), ""]
     lines += section("Resolved", changes["resolved"], FINDING_COLUMNS, budget)
-    if changes["unchanged"]:
-        lines += ["<details>", f"<summary>Unchanged ({len(changes['unchanged'])})</summary>", "",
-                  *table(changes["unchanged"], FINDING_COLUMNS, budget), "", "</details>", ""]
+    unlisted = sum(unlisted_unchanged(result).values())
+    if changes["unchanged"] or unlisted:
+        listed = table(changes["unchanged"], FINDING_COLUMNS, budget)
+        if unlisted:
+            count = plural(unlisted, "more finding" if listed else "finding")
+            listed += [*([""] if listed else []), f"_{count} of groups and people that the change cannot affect, "
+                       "counted from the cache, not listed here; the `json` and `sarif` formats list every finding._"]
+        lines += ["<details>", f"<summary>Unchanged ({len(changes['unchanged']) + unlisted})</summary>", "",
+                  *listed, "", "</details>", ""]
     skipped = not_evaluated(result)
     if skipped:
         lines += [f"Not evaluated: {skipped}.", ""]

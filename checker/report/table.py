@@ -20,7 +20,7 @@ from typing import TextIO
 from checker.escapes import escape_controls as esc
 from checker.models import Finding, RunResult
 from checker.report import Display
-from checker.report.common import not_evaluated, plural, rule_info
+from checker.report.common import diff_counts, not_evaluated, plural, rule_info, unlisted_unchanged
 from checker.report.terminal import Terminal, cells, open_terminal, pad, wrap
 
 MIN_MESSAGE = 30  # a message goes beside its ids only with this much room, and half the width
@@ -164,13 +164,14 @@ def diff_body(stream: TextIO, term: Terminal, result: RunResult, display: Displa
     if not (shown or changed["resolved"]):
         stream.write("No findings introduced, worsened or resolved.\n\n")
     unchanged = changed["unchanged"]
+    unlisted = sum(unlisted_unchanged(result).values())  # of what the gate left out (checker.sidecache)
     if unchanged and display.show_unchanged:
         heading(stream, term, "Unchanged", len(unchanged), "unchanged")
         write_blocks(stream, term, unchanged)
         shown += unchanged
-    elif unchanged:
-        para(stream, term, f"Unchanged: {plural(len(unchanged), 'finding')} present on both sides, not listed "
-                           "(--show-unchanged lists them).", "muted")
+    elif unchanged or unlisted:
+        para(stream, term, f"Unchanged: {plural(len(unchanged) + unlisted, 'finding')} present on both sides, "
+                           "not listed (--show-unchanged lists them).", "muted")
     skipped = not_evaluated(result)
     if skipped:
         para(stream, term, f"Not evaluated: {skipped}.", "muted")
@@ -240,7 +241,7 @@ def verdict(result: RunResult) -> tuple[int, str]:
 
 def summary(stream: TextIO, term: Terminal, result: RunResult) -> None:
     """A line of context, then the last line: the exit code, why, and the counts."""
-    counts = result.counts()
+    counts = diff_counts(result) if result.command == "diff" else result.counts()
     context = (f"{plural(counts['groups'], 'group')}, {plural(counts['people'], 'person', 'people')}, "
                f"as of {result.as_of}, engine {esc(result.engine.name)} {esc(result.engine.version)}")
     tally = f"{counts['deny']} deny, {counts['warn']} warn, {counts['waived']} waived"

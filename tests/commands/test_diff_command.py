@@ -919,8 +919,9 @@ def test_a_policy_change_evaluates_everything(org: GitOrg, evaluated: list[tuple
 def test_the_gate_reads_from_the_cache_only_what_the_change_can_affect(org: GitOrg, evaluated: list[tuple[str, str]]
                                                                        ) -> None:
     """Issue 12.3: a gate run's cost follows the change even when the cache holds every group (after
-    a complete run): what the change cannot affect is neither keyed nor looked up, and is reported
-    as not evaluated; what it can affect comes from the cache."""
+    a complete run): what the change cannot affect is neither keyed nor looked up, and only counted,
+    from the complete run's count of a side's findings (checker.sidecache; issue 12.1); what it can
+    affect comes from the cache."""
     from checker.commands import diff as diff_command
     from checker.commands.options import Options
 
@@ -940,7 +941,8 @@ def test_the_gate_reads_from_the_cache_only_what_the_change_can_affect(org: GitO
     full = result("json")  # evaluates cn-review too, and keeps it
     evaluated.clear()
     warm = result("github")
-    assert evaluated == [] and warm.meta["not_evaluated"] == {"groups": 1, "people": 0}
+    assert evaluated == [] and "not_evaluated" not in warm.meta
+    assert warm.meta["unchanged_unlisted"] == {"deny": 1, "warn": 0, "waived": 0}  # cn-review's owner-location
     assert warm.findings == tuple(f for f in full.findings if f.group != "cn-review")
 
 
