@@ -191,6 +191,7 @@ def _free_output(impl: Any) -> None:
 # ---------------------------------------------------------------- worker processes
 
 _WORKER: Evaluator | None = None
+_COMPILE_PROBLEMS: list[Problem] = []  # what compiling the policies in this worker reported
 
 
 def _stdout_to_stderr() -> None:
@@ -201,13 +202,17 @@ def _stdout_to_stderr() -> None:
 
 def _init_worker(parent: int, modules: Sequence[tuple[str, str]], data: Mapping[str, Any],
                  queries: Mapping[str, str], family_queries: Mapping[str, Mapping[str, str]]) -> None:
-    global _WORKER
+    global _WORKER, _COMPILE_PROBLEMS
     die_with_parent(parent)
     _stdout_to_stderr()
     try:
         _WORKER = Evaluator(modules, data, queries, family_queries)
-    except PolicyError:
-        _WORKER = None  # reported by the parent, which compiled first
+    except PolicyError as exc:
+        _WORKER, _COMPILE_PROBLEMS = None, exc.problems  # the parent asks first (_compile_problems)
+
+
+def _compile_problems() -> list[Problem]:
+    return _COMPILE_PROBLEMS
 
 
 def _evaluate_batch(scope: str, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bool, Any]]:
@@ -286,17 +291,18 @@ class EmbeddedEngine:
         self._jobs = max(1, options.jobs)
         self._progress = options.progress
         self._pool: ProcessPoolExecutor | None = None
-        # Compile once here, in a throwaway process, so policy errors surface with file and line
-        # before any worker starts (and a compile-time crash cannot take the parent down).
+        # The first worker compiles and says how that went before anything is evaluated, so policy
+        # errors surface with file and line (and a compile-time crash cannot take the parent down).
         self._compile_check()
 
     def _compile_check(self) -> None:
-        with ProcessPoolExecutor(1, mp_context=context()) as pool:
-            try:
-                problems = pool.submit(_compile_only, os.getpid(), self._modules, self._data, self._queries).result()
-            except BrokenProcessPool:
-                raise EngineError("the embedded engine crashed while compiling the policies") from None
+        try:
+            problems = self._ensure_pool().submit(_compile_problems).result()
+        except BrokenProcessPool:
+            self.close()
+            raise EngineError("the embedded engine crashed while compiling the policies") from None
         if problems:
+            self.close()
             raise PolicyError(problems)
 
     def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
@@ -377,15 +383,4 @@ class EmbeddedEngine:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def _compile_only(parent: int, modules: Sequence[tuple[str, str]], data: Mapping[str, Any],
-                  queries: Mapping[str, str]) -> list[Problem]:
-    die_with_parent(parent)
-    _stdout_to_stderr()
-    try:
-        Evaluator(modules, data, queries)
-    except PolicyError as exc:
-        return exc.problems
-    return []
 
