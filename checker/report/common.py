@@ -172,8 +172,8 @@ def diff_counts(result: RunResult) -> dict[str, int]:
 
 def not_evaluated(result: RunResult) -> str:
     """diff: which groups and people the gate left out because their input and waivers are the
-    same on both sides and the cache did not have them (their findings are unchanged by
-    construction, and not counted above); empty when nothing was left out."""
+    same on both sides, when the cache held no side's counts (checker.sidecache) to count their
+    findings with (unchanged by construction, and not counted above); empty otherwise."""
     skipped = result.meta.get("not_evaluated")
     if not isinstance(skipped, dict):
         return ""
