@@ -225,3 +225,14 @@ def test_the_table_with_show_unchanged_evaluates_everything_to_list_them(org: Gi
     unchanged = reference(org)["unchanged"]
     out = diff(org, "table", "--show-unchanged", "--no-cache")
     assert f"Unchanged ({unchanged})" in out and "not evaluated" not in out.lower(), out
+
+
+def test_a_warm_audit_writes_the_entry_too(org: GitOrg, tmp_path: Path) -> None:
+    """An audit answered whole from the cache (checker.runcache) still leaves the side's counts."""
+    audit(org, "main")
+    with sqlite3.connect(tmp_path / "cache" / "cache.sqlite3") as db:
+        assert db.execute("DELETE FROM entries WHERE space = ?", (sidecache.SPACE,)).rowcount == 1
+    db.close()
+    assert not hit(shown(org))
+    audit(org, "main")
+    assert hit(shown(org))
