@@ -236,3 +236,66 @@ def test_a_warm_audit_writes_the_entry_too(org: GitOrg, tmp_path: Path) -> None:
     assert not hit(shown(org))
     audit(org, "main")
     assert hit(shown(org))
+
+
+def test_counted_and_evaluated_agree_with_a_full_diff_on_generated_changes(org: GitOrg) -> None:
+    """Over random changes (members, people's records, data classes, waivers), a gate-only diff whose
+    unchanged findings come partly from a side's counts shows the counts of a complete diff."""
+    import random
+
+    from checker.commands import diff as diff_command
+    from checker.commands.options import Options
+    from checker.report.common import diff_counts
+
+    rng = random.Random(5)
+    inventories = org.root / "inventories"
+    people_file = inventories / "people/people-0001.yaml"
+    groups = sorted((inventories / "groups").rglob("*.yaml"))
+    people = re.findall(r"^  - id: (\S+)$", people_file.read_text(), re.MULTILINE)
+
+    def mutate() -> None:
+        kind = rng.choice(["join", "leave", "move", "classes", "waiver", "new-waiver"])
+        if kind == "move":
+            text = people_file.read_text()
+            at = rng.choice([m.start() for m in re.finditer(r"    location: [A-Z]{2}\n", text)])
+            people_file.write_text(text[:at] + f"    location: {rng.choice(['US', 'CN', 'DE'])}\n" + text[at + 17:])
+        elif kind == "waiver":
+            path = inventories / "waivers.yaml"
+            path.write_text(re.sub(r"expires: \d{4}", rng.choice(["expires: 2026", "expires: 2099"]), path.read_text(),
+                                   count=rng.randint(1, 3)))
+        elif kind == "new-waiver":
+            group = rng.choice(groups)
+            with (inventories / "waivers.yaml").open("a") as out:
+                out.write(f"  - id: w-{rng.randrange(10**6)}\n    rule: training-expired\n    group: {group.stem}\n"
+                          f"    reason: r\n    approved_by: {rng.choice(people)}\n    expires: 2099-01-01\n")
+        else:
+            path = rng.choice(groups)
+            text = path.read_text()
+            if kind == "classes":
+                text = re.sub(r"data_classes: \[[^\]]*\]", "data_classes: [user_pii, government_id]", text)
+            elif kind == "leave" and text.count("\n      - ") > 2:
+                last = text.rindex("\n      - ")
+                text = text[:last] + text[text.index("\n", last + 1):]
+            else:
+                newcomer = rng.choice([p for p in people if f" {p}\n" not in text])
+                text = text.replace("    members:\n", f"    members:\n      - {newcomer}\n", 1)
+            path.write_text(text)
+
+    def judged(fmt: str) -> Any:
+        options = Options(inventories, org.root / "policies", AS_OF, "embedded", (), None, fmt, None, "never", 1,
+                          True)
+        with diff_command.git.Repository(org.root) as repository, diff_command.cache_for(options) as cache:
+            tip, old, new = diff_command.read_sides(repository, options, "main", "HEAD")
+            return diff_command.compare(repository, cache, options, tip, old, new)
+
+    counted = 0
+    for step in range(8):
+        for _ in range(rng.randint(1, 2)):
+            mutate()
+        org.commit(f"step {step}")
+        full = judged("json")  # writes both sides' counts
+        gate = judged("github")
+        assert "not_evaluated" not in gate.meta, step
+        assert diff_counts(gate) == full.counts(), step
+        counted += sum(gate.meta["unchanged_unlisted"].values())
+    assert counted > 100  # most unchanged findings came from the counts
