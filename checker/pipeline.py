@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import marshal
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -103,40 +104,52 @@ class Parser:
 
     def parse(self, sources: Sequence[SourceFile]) -> list[ParsedFile]:
         keys = [digest("parsed", s.path, s.data) for s in sources]
-        cached = {k: _thaw(v) for k, v in self._cache.get_marshal("parsed", keys).items()}
-        misses = [(k, s) for k, s in zip(keys, sources, strict=True) if cached.get(k) is None]
-        fresh = dict(zip([k for k, _ in misses], self.parse_all([s for _, s in misses]), strict=True))
-        self._cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
-        return [cached[k] if k not in fresh else fresh[k] for k in keys]  # type: ignore[misc]
+        by_key = dict(zip(keys, sources, strict=True))
+        return self._parsed(keys, lambda missing: [by_key[k] for k in missing])
 
     def parse_blobs(self, entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]]
                     ) -> list[ParsedFile]:
         keys = [digest("parsed-blob", path, sha) for path, sha in entries]
+        by_key = dict(zip(keys, entries, strict=True))
+
+        def sources(missing: Sequence[str]) -> list[SourceFile]:
+            data = read(by_key[k][1] for k in missing)
+            return [SourceFile(by_key[k][0], data[by_key[k][1]]) for k in missing]
+
+        return self._parsed(keys, sources)
+
+    def _parsed(self, keys: Sequence[str], sources_of: Callable[[Sequence[str]], list[SourceFile]]
+                ) -> list[ParsedFile]:
+        """Each key's ParsedFile, from the cache, or parsed from sources_of(the distinct keys it lacks)
+        (a source per key, in that order); fresh ones are stored in the form the workers send them."""
         found = {k: _thaw(v) for k, v in self._cache.get_marshal("parsed", keys).items()}
-        misses = [(k, entry) for k, entry in zip(keys, entries, strict=True) if found.get(k) is None]
-        if misses:
-            data = read(sha for _, (_, sha) in misses)
-            parsed = self.parse_all([SourceFile(path, data[sha]) for _, (path, sha) in misses])
-            fresh = dict(zip([k for k, _ in misses], parsed, strict=True))
-            self._cache.put_marshal("parsed", {k: _freeze(v) for k, v in fresh.items()})
-            found.update(fresh)
+        missing = [k for k in dict.fromkeys(keys) if found.get(k) is None]
+        if missing:
+            fresh = dict(zip(missing, self.parse_all(sources_of(missing)), strict=True))
+            self._cache.put_many("parsed", fresh)
+            found.update((k, _thaw(marshal.loads(v))) for k, v in fresh.items())
         return [found[k] for k in keys]  # type: ignore[misc]
 
-    def parse_all(self, sources: Sequence[SourceFile]) -> list[ParsedFile]:
-        """parse_source of each, no cache."""
+    def parse_all(self, sources: Sequence[SourceFile]) -> list[bytes]:
+        """_parsed_form of each, no cache: what parse_source found, marshalled (the cache's form,
+        and several times cheaper than pickle to send back from a worker and read)."""
         if self._jobs <= 1 or len(sources) < PARALLEL_PARSE_MIN_FILES:
-            return [inventory.parse_source(s) for s in sources]
+            return [_parsed_form(s) for s in sources]
         if self._pool is None:
             context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                                   else "spawn")
             self._pool = context.Pool(self._jobs, initializer=die_with_parent, initargs=(os.getpid(),))
         # Largest files first in small chunks, so a few big people files do not land on one worker last.
         order = sorted(range(len(sources)), key=lambda i: -len(sources[i].data))
-        done = self._pool.map(inventory.parse_source, [sources[i] for i in order], chunksize=16)
-        result: list[ParsedFile] = [done[0]] * len(sources)
+        done = self._pool.map(_parsed_form, [sources[i] for i in order], chunksize=16)
+        result: list[bytes] = [b""] * len(sources)
         for position, index in enumerate(order):
             result[index] = done[position]
         return result
+
+
+def _parsed_form(source: SourceFile) -> bytes:
+    return marshal.dumps(_freeze(inventory.parse_source(source)))
 
 
 def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> list[ParsedFile]:
