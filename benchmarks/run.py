@@ -42,29 +42,27 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 def _tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants together (KiB), from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat[1])
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                rss[int(entry.name)] = int(line.split()[1])
-    tree, frontier = {root}, [root]
+    """Resident memory of a process and all its descendants together (KiB), from /proc.
+
+    Only the tree itself is read (each process's /proc/PID/task/*/children, then its statm): scanning
+    every process on the machine ten times a second took a fifth of a core from the command measured."""
+    total, frontier, seen = 0, [root], set()
     while frontier:
-        current = frontier.pop()
-        children = [pid for pid, parent in parents.items() if parent == current and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in tree)
+        pid = frontier.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KIB
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                frontier.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue  # it ended between two reads
+    return total
 
 
 def measure(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
