@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker import rego_scan, schema
+from checker import rego_scan
 from checker.errors import PolicyError, Problem
 from checker.inventory_files import read_found
 from checker.jsonkeys import unique_keys
@@ -165,6 +165,10 @@ def _load_data(path: str, text: str, problems: list[Problem]) -> dict[str, Any] 
     if not isinstance(value, dict):
         problems.append(Problem(path, 1, "a policy data file must be a mapping"))
         return None
+    # Imported here: engine workers import this module for its types, and the schema validators
+    # would add a sixth to each worker's start.
+    from checker import schema
+
     shape = schema.validate_policy_data(doc if doc is not None else Document(value, {}, {}), path)
     if shape:
         problems.extend(shape)
