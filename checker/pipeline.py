@@ -178,16 +178,21 @@ def parse_blobs(entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str
 
 class ParsedBlobs:
     """(path, blob id) -> ParsedFile, parsed when first asked for (parse_blobs): a blob that is the same
-    on both sides of a diff, or was met by an earlier run, is read and parsed once."""
+    on both sides of a diff, or was met by an earlier run, is read and parsed once. `then` is called
+    once, after the first batch is in: what may use the cores the parsing workers leave (engine start)."""
 
-    def __init__(self, read: Callable[[Iterable[str]], Mapping[str, bytes]], cache: Cache, jobs: int) -> None:
-        self._read, self._cache, self._jobs = read, cache, jobs
+    def __init__(self, read: Callable[[Iterable[str]], Mapping[str, bytes]], cache: Cache, jobs: int,
+                 then: Callable[[], None] | None = None) -> None:
+        self._read, self._cache, self._jobs, self._then = read, cache, jobs, then
         self._parsed: dict[tuple[str, str], ParsedFile] = {}
 
     def __call__(self, entries: Sequence[tuple[str, str]]) -> list[ParsedFile]:
         missing = sorted(set(entries).difference(self._parsed))
         if missing:
             self._parsed.update(zip(missing, parse_blobs(missing, self._read, self._cache, self._jobs), strict=True))
+        if self._then is not None:
+            then, self._then = self._then, None
+            then()
         return [self._parsed[entry] for entry in entries]
 
     def drop(self) -> None:

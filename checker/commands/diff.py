@@ -174,28 +174,6 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
         click.echo(f"checker: note: --bootstrap: {tip.label} has no {pol_shown}; the change is judged by its "
                    "own policies", err=True)
 
-    parsed = pipeline.ParsedBlobs(repository.read, cache, options.jobs)
-    reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
-    stores: list[Callable[[], None]] = []  # cache entries to write once the parsed documents are dropped
-    hint = head_policies is not None
-    if old.inventory.tree == new.inventory.tree:  # a policy-only change: the same inventory, built once
-        head_inv = base_inv = _cached_build(parsed, cache, new, judge, reuse, stores, hint)
-    else:
-        base_inv, warnings = _base_inventory(parsed, cache, old, judge, reuse, stores)
-        # The head from the base's records, rebuilding only the files the change touched (issue 12.3);
-        # None when the head has any problem: the full build then reports them as always.
-        built = None if base_inv is diff.EMPTY else incremental.head_from(
-            base_inv, _files(old), _files(new), parsed, pipeline.known_for(judge))
-        head_inv = built if built is not None else _build(parsed, new, judge, reuse, hint=hint)
-        for warning in warnings:
-            click.echo(warning, err=True)
-    if head_policies is not None:  # the inventory must also stand under the policies it will live with
-        _build(parsed, new, head_policies, reuse, under="under its own policies")
-    parsed.drop()  # every inventory is built: neither the documents nor what reuse holds of them are needed
-    reuse.clear()
-    for store in stores:
-        store()
-
     as_of = options.as_of
     # Policies whose evaluated content did not change (only tests or cases did) have no impact.
     with_impact = head_policies is not None and head_policies.digest != judge.digest
@@ -205,6 +183,8 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
     listing = [[(b.path, b.sha) for b in side.inventory.blobs] if side.inventory.exists else [] for side in (old, new)]
     changed = None if complete else affected.changed_files(*listing)
     with engine_for(options, judge) as engine:
+        base_inv, head_inv = _inventories(repository, cache, options, old, new, judge, head_policies,
+                                          engine.prestart)
         base_findings, head_findings, skipped = _judge_sides(engine, cache, options, judge, judge_side,
                                                              base_inv, head_inv, changed)
         info, policy_key = engine.info, engine.cache_key
@@ -226,6 +206,36 @@ def compare(repository: git.Repository, cache: Cache, options: Options, tip: Sid
                             **settled}
     return RunResult("diff", as_of, info, len(head_inv.groups), len(head_inv.people), tuple(findings),
                      rules, tuple(impact), policies_changed, meta)
+
+
+def _inventories(repository: git.Repository, cache: Cache, options: Options, old: Side, new: Side,
+                 judge: PolicySet, head_policies: PolicySet | None, parsed_first: Callable[[], None]
+                 ) -> tuple[Inventory, Inventory]:
+    """Both sides' inventories, each distinct file parsed once (checker.incremental, ParsedBlobs);
+    `parsed_first` is called once the first files are parsed (the engine's workers start while the
+    inventories are built: the parsing workers have the cores until then)."""
+    parsed = pipeline.ParsedBlobs(repository.read, cache, options.jobs, then=parsed_first)
+    reuse: dict[int, Any] = {}  # the two sides share most records: build each Person and Group once
+    stores: list[Callable[[], None]] = []  # cache entries to write once the parsed documents are dropped
+    hint = head_policies is not None
+    if old.inventory.tree == new.inventory.tree:  # a policy-only change: the same inventory, built once
+        head_inv = base_inv = _cached_build(parsed, cache, new, judge, reuse, stores, hint)
+    else:
+        base_inv, warnings = _base_inventory(parsed, cache, old, judge, reuse, stores)
+        # The head from the base's records, rebuilding only the files the change touched (issue 12.3);
+        # None when the head has any problem: the full build then reports them as always.
+        built = None if base_inv is diff.EMPTY else incremental.head_from(
+            base_inv, _files(old), _files(new), parsed, pipeline.known_for(judge))
+        head_inv = built if built is not None else _build(parsed, new, judge, reuse, hint=hint)
+        for warning in warnings:
+            click.echo(warning, err=True)
+    if head_policies is not None:  # the inventory must also stand under the policies it will live with
+        _build(parsed, new, head_policies, reuse, under="under its own policies")
+    parsed.drop()  # every inventory is built: neither the documents nor what reuse holds of them are needed
+    reuse.clear()
+    for store in stores:
+        store()
+    return base_inv, head_inv
 
 
 def _impact(cache: Cache, options: Options, head_policies: PolicySet, head_inv: Inventory,

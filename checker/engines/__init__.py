@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -118,11 +119,13 @@ def static_info(name: str, options: EngineOptions | None = None) -> tuple[Engine
     raise CheckerError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
 
 
-def make_engine(name: str, policy_set: PolicySet, options: EngineOptions) -> PolicyEngine:
+def make_engine(name: str, policy_set: PolicySet, options: EngineOptions, wait: bool = True) -> PolicyEngine:
+    """The engine, ready (compile errors raised here), or with `wait` false, one whose workers may
+    still be starting: the embedded engine then raises them from its first evaluate()."""
     if name == "embedded":
         from checker.engines.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(policy_set, options)
+        return EmbeddedEngine(policy_set, options, wait=wait)
     if name == "opa":
         from checker.engines.opa.engine import OpaEngine
 
@@ -150,6 +153,14 @@ class LazyEngine:
                                   f"the start, {engine.info.version} now; run again")
             self._engine = engine
         return self._engine
+
+    def prestart(self) -> None:
+        """Start the embedded engine's workers now, without waiting for them: they spawn and compile
+        while the caller reads and parses. Any problem is raised where the engine is first used, as
+        without this call (a problem found here is left for that use to find again)."""
+        if self._engine is None and self.name == "embedded":
+            with contextlib.suppress(CheckerError):
+                self._engine = make_engine(self.name, self._policy_set, self._options, wait=False)
 
     @property
     def info(self) -> EngineInfo:

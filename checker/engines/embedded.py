@@ -34,7 +34,7 @@ from checker.engines.embedded_input import (
 )
 from checker.engines.embedded_split import SPLIT_MEMBERS, balanced, member_count, merged, probe_document
 from checker.engines.workers import context, die_with_parent
-from checker.errors import EngineError, PolicyError, Problem
+from checker.errors import CheckerError, EngineError, PolicyError, Problem
 from checker.jsonkeys import unique_keys
 from checker.models import Engine as EngineInfo
 from checker.policies import PolicySet
@@ -271,7 +271,8 @@ def check_size(policy_set: PolicySet) -> None:
 
 
 class EmbeddedEngine:
-    def __init__(self, policy_set: PolicySet, options: EngineOptions, split_members: int = SPLIT_MEMBERS) -> None:
+    def __init__(self, policy_set: PolicySet, options: EngineOptions, split_members: int = SPLIT_MEMBERS,
+                 wait: bool = True) -> None:
         from checker.engines.embedded_refusals import check_policies
 
         check_size(policy_set)
@@ -293,22 +294,34 @@ class EmbeddedEngine:
         self._pool: ProcessPoolExecutor | None = None
         # The first worker compiles and says how that went before anything is evaluated, so policy
         # errors surface with file and line (and a compile-time crash cannot take the parent down).
-        self._compile_check()
+        # Not waited for here when `wait` is false: the worker starts while the caller goes on, and
+        # the first evaluate() waits and raises what construction would have.
+        self._compiling: Future[list[Problem]] | None = self._ensure_pool().submit(_compile_problems)
+        self._failed: CheckerError | None = None
+        if wait:
+            self._compiled()
 
-    def _compile_check(self) -> None:
+    def _compiled(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+        if self._compiling is None:
+            return
         try:
-            problems = self._ensure_pool().submit(_compile_problems).result()
+            problems = self._compiling.result()
         except BrokenProcessPool:
+            problems = None
+        self._compiling = None
+        if problems is None or problems:
             self.close()
-            raise EngineError("the embedded engine crashed while compiling the policies") from None
-        if problems:
-            self.close()
-            raise PolicyError(problems)
+            self._failed = (EngineError("the embedded engine crashed while compiling the policies") if problems is None
+                            else PolicyError(problems))
+            raise self._failed
 
     def evaluate(self, inputs: Sequence[tuple[str, Mapping[str, Any]]], scope: str = "group"
                  ) -> dict[str, RawResult]:
         if scope not in self._queries:
             raise EngineError(f"unknown evaluation scope {scope!r}")
+        self._compiled()
         if not inputs:
             return {}
         pool = self._ensure_pool()

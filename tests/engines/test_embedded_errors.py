@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.engines import EngineOptions, make_engine
+from checker.engines import EngineOptions, LazyEngine, make_engine
 from checker.engines.embedded_errors import NO_LOCATION, compile_problems, locate
 from checker.errors import EngineError, PolicyError
 from checker.policies import from_files
@@ -73,6 +73,21 @@ def test_the_same_error_from_regopy_itself() -> None:
     with pytest.raises(PolicyError) as caught:
         make_engine("embedded", from_files({"p/x.rego": source.encode()}), EngineOptions())
     assert [(p.file, p.line) for p in caught.value.problems] == [("p/x.rego", 5)]
+
+
+def test_an_engine_started_early_raises_the_compile_error_where_it_is_first_used() -> None:
+    """LazyEngine.prestart (diff starts the workers while it parses) changes when, never whether."""
+    source = HEADER.replace("import rego.v1\n", "import rego.v1\nimport data.a\nimport data.b as a\n") + \
+        'deny contains "m" if { true }\n'
+    engine = LazyEngine("embedded", from_files({"p/x.rego": source.encode()}), EngineOptions())
+    try:
+        engine.prestart()
+        for _ in range(2):  # and again on a second use, never an evaluation without compiled policies
+            with pytest.raises(PolicyError) as caught:
+                engine().evaluate([("g1", {"as_of": "2026-11-29", "group": {"id": "g1"}})])
+            assert [(p.file, p.line) for p in caught.value.problems] == [("p/x.rego", 5)]
+    finally:
+        engine.close()
 
 
 def test_an_evaluation_error_naming_a_rule_is_located() -> None:
