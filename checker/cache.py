@@ -88,7 +88,8 @@ def digest(*parts: bytes | str) -> str:
 
 
 class Cache:
-    """Two namespaces: `parsed` (a ParsedFile by file bytes) and `result` (a raw result by input), marshalled."""
+    """Namespaces of marshalled values: `parsed` (a ParsedFile by path and git blob id), `result` (a raw
+    result by input), and the whole-run, inventory and side entries of runcache, incremental, sidecache."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

@@ -23,6 +23,11 @@ SYMLINK_MODE = 0o120000
 SUBMODULE_MODE = 0o160000
 
 
+def blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a blob."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
 @dataclass(frozen=True)
 class BlobEntry:
     path: str  # relative to the repository root, e.g. inventories/groups/x.yaml
@@ -156,7 +161,7 @@ class ObjectReader:
         """Blob ids of contents that are not in git (the work tree), kept so that `read` serves them."""
         shas = []
         for blob in data:
-            sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob, usedforsecurity=False).hexdigest()
+            sha = blob_id(blob)
             self._blob_cache[sha] = blob
             shas.append(sha)
         return shas

@@ -20,6 +20,7 @@ from checker.cache import Cache, NoCache, digest
 from checker.engines import PolicyEngine, RawResult
 from checker.engines.workers import die_with_parent
 from checker.errors import InputError, Problem
+from checker.git_objects import blob_id
 from checker.inventory import ParsedFile, SourceFile
 from checker.join import group_input, memberships, memberships_of, person_input, person_keys
 from checker.models import Finding, Inventory, RuleInfo
@@ -105,7 +106,8 @@ class Parser:
             self._pool = None
 
     def parse(self, sources: Sequence[SourceFile]) -> list[ParsedFile]:
-        keys = [digest("parsed", s.path, s.data) for s in sources]
+        # Keyed as parse_blobs keys git blobs, so that an audit's files serve a later diff and back.
+        keys = [digest("parsed-blob", s.path, blob_id(s.data)) for s in sources]
         by_key = dict(zip(keys, sources, strict=True))
         return self._parsed(keys, lambda missing: [by_key[k] for k in missing])
 

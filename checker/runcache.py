@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from checker import inventory, sidecache
+from checker import inventory
 from checker.cache import Cache, digest
+from checker.git_objects import blob_id
 from checker.inventory import SourceFile
 from checker.models import Finding, Location
 
@@ -47,7 +48,7 @@ def key(root: Path, display_root: str, as_of: str, policy_key: str, listing: lis
             h.update(len(path).to_bytes(8, "little") + path + len(source.data).to_bytes(8, "little"))
             h.update(source.data)
             if listing is not None:
-                listing.append((source.path, sidecache.blob_id(source.data)))
+                listing.append((source.path, blob_id(source.data)))
         if kept is not None:
             kept += sources
     return h.hexdigest(), kept

@@ -41,11 +41,6 @@ class Side:
     findings: Sequence[Finding]
 
 
-def blob_id(data: bytes) -> str:
-    """The id git gives these bytes as a blob."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
 def key(listing: Iterable[tuple[str, str]], policy_key: str, as_of: str) -> str:
     """The entry's key: the listing (paths relative to the repository root), policies and engine, date."""
     h = hashlib.sha256()

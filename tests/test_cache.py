@@ -177,3 +177,26 @@ def test_the_cache_prune_command(tmp_path: Path) -> None:
     assert "removed 1 entries older than 0 days" in proc.stdout
     empty = run_checker("cache", "prune", env={"CHECKER_CACHE_DIR": str(tmp_path / "none")})
     assert empty.returncode == 0 and "no cache at" in empty.stdout
+
+
+def test_files_an_audit_parsed_serve_a_diff_without_reading_git(tmp_path: Path) -> None:
+    """Parsed files are keyed by path and git blob id on both paths: the first diff after an audit
+    of the base neither reads nor parses its files again (only the changed ones)."""
+    from checker.git_objects import blob_id
+    from checker.inventory import SourceFile
+
+    sources = [SourceFile(f"inventories/people-{n}.yaml",
+                          f"people:\n  - id: p{n}\n    location: US\n    employment: employee\n".encode())
+               for n in range(3)]
+    cache = Cache(tmp_path / "cache")
+    audited = pipeline.parse_sources(sources, cache, jobs=1)
+    asked: list[str] = []
+
+    def read(shas: Any) -> Mapping[str, bytes]:
+        asked.extend(shas)
+        return {}
+
+    entries = [(s.path, blob_id(s.data)) for s in sources]
+    assert pipeline.parse_blobs(entries, read, cache, jobs=1) == audited
+    assert asked == []
+    cache.close()
