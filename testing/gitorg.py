@@ -9,7 +9,9 @@ command line, not with the module under test.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 POLICY_DATA = """\
@@ -234,3 +236,17 @@ def make_org(root: Path, with_inventory: bool = True) -> GitOrg:
     org.commit("the organisation")
     org.branch("pr")
     return org
+
+
+def changed_group(text: str, kind: str, newcomer: Callable[[], str]) -> str:
+    """A group file's text after one step of a generated history: `classes` puts government ids in
+    it, `leave` drops its last member when it has more than two, anything else (or a `leave` that
+    cannot) adds newcomer() as its first member."""
+    if kind == "classes":
+        return re.sub(r"data_classes: \[[^\]]*\]", "data_classes: [user_pii, government_id]", text)
+    if kind == "leave" and text.count("\n      - ") > 2:
+        last = text.rindex("\n      - ")
+        return text[:last] + text[text.index("\n", last + 1):]
+    if "    members:\n" not in text:
+        return text
+    return text.replace("    members:\n", f"    members:\n      - {newcomer()}\n", 1)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import main
-from testing.gitorg import CN_REVIEW, INVENTORY, POLICIES, GitOrg, make_org
+from testing.gitorg import CN_REVIEW, INVENTORY, POLICIES, GitOrg, changed_group, make_org
 from tests.conftest import run_checker
 
 AS_OF = "2026-11-29"
@@ -999,15 +999,7 @@ def test_gate_only_evaluation_agrees_with_a_full_one_on_generated_histories(tmp_
                                    path.read_text(), count=1))
             return
         path = rng.choice([p for p in group_files if p.exists()])
-        text = path.read_text()
-        if kind == "classes":
-            text = re.sub(r"data_classes: \[[^\]]*\]", "data_classes: [user_pii, government_id]", text)
-        elif kind == "leave" and text.count("\n      - ") > 2:
-            last = text.rindex("\n      - ")
-            text = text[:last] + text[text.index("\n", last + 1):]
-        elif "    members:\n" in text:
-            text = text.replace("    members:\n", f"    members:\n      - {rng.choice(people)}\n", 1)
-        path.write_text(text)
+        path.write_text(changed_group(path.read_text(), kind, lambda: rng.choice(people)))
 
     def judged(fmt: str) -> tuple[int, set[tuple[Any, ...]]]:
         options = Options(org.root / "inventories", org.root / "policies", "2026-11-29", "embedded", (), None, fmt,
