@@ -123,6 +123,8 @@ def test_interrupt_while_writing_leaves_the_old_file(tmp_path: Path) -> None:
         import os, signal, sys
         from pathlib import Path
         from checker import snapshot
+        # A shell's background job starts with SIGINT ignored, and Python then installs no handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         real_fsync = os.fsync
         def interrupted(fd):
             os.kill(os.getpid(), signal.SIGINT)
