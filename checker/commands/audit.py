@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import history, inventory, pipeline, runcache, sidecache, snapshot, waivers
+from checker import history, incremental, inventory, pipeline, runcache, sidecache, snapshot, waivers
 from checker.cache import Cache, MemoCache
 from checker.commands import cache_for, emit, engine_for
 from checker.engines import LazyEngine
@@ -75,6 +75,10 @@ def run(options: Options, history_since: str | None = None, history_step: str = 
             if run_key is not None and side_key is not None:  # so that a diff can count what it leaves out
                 runcache.put(cache, run_key, findings, len(inv.groups), len(inv.people))
                 sidecache.put(cache, side_key, findings, len(inv.groups), len(inv.people))
+                # And so that the first diff whose merge base is this tree reads its inventory back
+                # instead of building it (checker.incremental); the workers' memory is given back first.
+                engine.close()
+                incremental.put(cache, incremental.key(listing, pipeline.known_for(policy_set)), inv)
         if history_since is not None:
             memo = MemoCache(cache)  # every sample asks for nearly the same entries
             judge = _judge(engine, memo, policy_set, options.as_of)

@@ -291,3 +291,27 @@ def test_counted_and_evaluated_agree_with_a_full_diff_on_generated_changes(org: 
         assert diff_counts(gate) == full.counts(), step
         counted += sum(gate.meta["unchanged_unlisted"].values())
     assert counted > 100  # most unchanged findings came from the counts
+
+
+def test_an_audit_stores_the_inventory_the_first_diff_reads_back(org: GitOrg) -> None:
+    """An audit of the base stores its inventory under the key the diff computes from git (issue 12.3),
+    so the first diff after it builds no base; and that diff reports what a diff without cache does."""
+    from checker import incremental, pipeline
+    from checker.cache import Cache, default_dir
+
+    policy_set = pipeline.load_policies(org.root / "policies")
+    rows = [line.split(None, 3) for line in org.git("ls-tree", "-r", "main", "inventories").splitlines()]
+    key = incremental.key([(path, sha) for _mode, _kind, sha, path in rows], pipeline.known_for(policy_set))
+
+    def stored() -> Any:
+        cache = Cache(default_dir())
+        try:
+            return incremental.get(cache, key)
+        finally:
+            cache.close()
+
+    assert stored() is None
+    audit(org, "main")
+    inv = stored()
+    assert inv is not None and len(inv.groups) == 30 and inv.files == tuple(path for *_, path in rows)
+    assert json.loads(diff(org, "json"))["summary"] == reference(org)
