@@ -25,7 +25,9 @@ SUBMODULE_MODE = 0o160000
 
 def blob_id(data: bytes) -> str:
     """The id git gives these bytes as a blob."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    h = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    h.update(data)  # not header + data: that would copy every file once more
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -107,9 +107,12 @@ class Parser:
 
     def parse(self, sources: Sequence[SourceFile]) -> list[ParsedFile]:
         # Keyed as parse_blobs keys git blobs, so that an audit's files serve a later diff and back.
+        # A blob id is SHA-1 without git's collision detection here: an entry is taken only if the
+        # bytes it was parsed from have these bytes' SHA-256, so a crafted collision is a miss.
         keys = [digest("parsed-blob", s.path, blob_id(s.data)) for s in sources]
         by_key = dict(zip(keys, sources, strict=True))
-        return self._parsed(keys, lambda missing: [by_key[k] for k in missing])
+        contents = {k: _content(s.data) for k, s in by_key.items()}
+        return self._parsed(keys, lambda missing: [by_key[k] for k in missing], contents)
 
     def parse_blobs(self, entries: Sequence[tuple[str, str]], read: Callable[[Iterable[str]], Mapping[str, bytes]]
                     ) -> list[ParsedFile]:
@@ -122,11 +125,13 @@ class Parser:
 
         return self._parsed(keys, sources)
 
-    def _parsed(self, keys: Sequence[str], sources_of: Callable[[Sequence[str]], list[SourceFile]]
-                ) -> list[ParsedFile]:
+    def _parsed(self, keys: Sequence[str], sources_of: Callable[[Sequence[str]], list[SourceFile]],
+                contents: Mapping[str, str] | None = None) -> list[ParsedFile]:
         """Each key's ParsedFile, from the cache, or parsed from sources_of(the distinct keys it lacks)
-        (a source per key, in that order); fresh ones are stored in the form the workers send them."""
-        found = {k: _thaw(v) for k, v in self._cache.get_marshal("parsed", keys).items()}
+        (a source per key, in that order); fresh ones are stored in the form the workers send them.
+        `contents`, when given: key -> the SHA-256 an entry's bytes must have had to be taken."""
+        found = {k: _thaw(v, contents.get(k) if contents is not None else None)
+                 for k, v in self._cache.get_marshal("parsed", keys).items()}
         missing = [k for k in dict.fromkeys(keys) if found.get(k) is None]
         if missing:
             fresh = dict(zip(missing, self.parse_all(sources_of(missing)), strict=True))
@@ -161,7 +166,11 @@ class Parser:
 
 
 def _parsed_form(source: SourceFile) -> bytes:
-    return marshal.dumps(_freeze(inventory.parse_source(source)))
+    return marshal.dumps((_content(source.data), *_freeze(inventory.parse_source(source))))
+
+
+def _content(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def parse_sources(sources: Sequence[SourceFile], cache: Cache, jobs: int) -> list[ParsedFile]:
@@ -208,9 +217,13 @@ def _freeze(parsed: ParsedFile) -> tuple[Any, ...]:
     return (parsed.path, body, tuple((p.file, p.line, p.message) for p in parsed.problems))
 
 
-def _thaw(value: Any) -> ParsedFile | None:
+def _thaw(value: Any, content: str | None = None) -> ParsedFile | None:
+    """The ParsedFile of a cache value (the SHA-256 of its bytes, then _freeze's parts), or None when
+    it is not what this code writes or, with `content` given, was parsed from other bytes."""
     try:
-        path, body, problems = value
+        sha, path, body, problems = value
+        if content is not None and sha != content:
+            return None
         doc = Document(*body) if body is not None else None
         return ParsedFile(path, doc, tuple(Problem(*p) for p in problems))
     except (TypeError, ValueError):

@@ -200,3 +200,23 @@ def test_files_an_audit_parsed_serve_a_diff_without_reading_git(tmp_path: Path) 
     assert pipeline.parse_blobs(entries, read, cache, jobs=1) == audited
     assert asked == []
     cache.close()
+
+
+def test_an_audit_takes_no_parsed_entry_made_from_other_bytes_under_its_blob_id(tmp_path: Path) -> None:
+    """Blob ids are SHA-1 (without git's collision detection when an audit computes them): an entry
+    stored under a file's key but parsed from other bytes, as a crafted collision would be, is a miss
+    for the audit, which parses the bytes it read; the git path keeps trusting git's ids."""
+    import marshal
+
+    from checker.cache import digest
+    from checker.git_objects import blob_id
+    from checker.inventory import SourceFile
+
+    real = SourceFile("inventories/p.yaml", b"people:\n  - id: real\n    location: US\n    employment: employee\n")
+    forged = SourceFile(real.path, b"people:\n  - id: forged\n    location: US\n    employment: employee\n")
+    cache = Cache(tmp_path / "cache")
+    forged_form = marshal.loads(pipeline._parsed_form(forged))
+    cache.put_marshal("parsed", {digest("parsed-blob", real.path, blob_id(real.data)): forged_form})
+    [parsed] = pipeline.parse_sources([real], cache, jobs=1)
+    assert parsed.doc is not None and parsed.doc.value["people"][0]["id"] == "real"
+    cache.close()
