@@ -30,6 +30,15 @@ def blob_id(data: bytes) -> str:
     return h.hexdigest()
 
 
+def listing_digest(listing: Iterable[tuple[str, str]]) -> str:
+    """One digest of a folder's (path, blob id) pairs, whatever their order."""
+    h = hashlib.sha256()
+    for path, sha in sorted(listing):
+        for part in (path.encode("utf-8", "surrogateescape"), sha.encode()):
+            h.update(len(part).to_bytes(8, "little") + part)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class BlobEntry:
     path: str  # relative to the repository root, e.g. inventories/groups/x.yaml

@@ -15,7 +15,6 @@ problems exactly as it always has (file and line, the same order and wording).
 from __future__ import annotations
 
 import gc
-import hashlib
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from checker import inventory
 from checker.cache import Cache, digest
 from checker.errors import InputError
+from checker.git_objects import listing_digest
 from checker.inventory import Known, Lines, ParsedFile
 from checker.models import Group, Inventory, Location, Person, Waiver
 from checker.observed.identity import identity_problems
@@ -34,13 +34,9 @@ _R = TypeVar("_R", Person, Group, Waiver)
 
 def key(listing: Iterable[tuple[str, str]], known: Known) -> str:
     """The cache key of the inventory built from these (path, blob id) files under `known`."""
-    h = hashlib.sha256(digest(SPACE, str(inventory.max_file_bytes()), "\0".join(sorted(known.data_classes)),
-                              "\0".join(sorted(known.jurisdictions)),
-                              "-" if known.rule_ids is None else "\0".join(sorted(known.rule_ids))).encode())
-    for path, sha in sorted(listing):
-        data = path.encode("utf-8", "surrogateescape")
-        h.update(len(data).to_bytes(8, "little") + data + sha.encode())
-    return h.hexdigest()
+    return digest(SPACE, str(inventory.max_file_bytes()), "\0".join(sorted(known.data_classes)),
+                  "\0".join(sorted(known.jurisdictions)),
+                  "-" if known.rule_ids is None else "\0".join(sorted(known.rule_ids)), listing_digest(listing))
 
 
 def get(cache: Cache, inventory_key: str) -> Inventory | None:

@@ -20,12 +20,12 @@ Introduced, resolved and the exit code never depend on it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from checker.cache import Cache, digest
+from checker.git_objects import listing_digest
 from checker.models import Finding, Inventory
 
 SPACE = "side"
@@ -43,11 +43,7 @@ class Side:
 
 def key(listing: Iterable[tuple[str, str]], policy_key: str, as_of: str) -> str:
     """The entry's key: the listing (paths relative to the repository root), policies and engine, date."""
-    h = hashlib.sha256()
-    for path, sha in sorted(listing):
-        for part in (path.encode("utf-8", "surrogateescape"), sha.encode()):
-            h.update(len(part).to_bytes(8, "little") + part)
-    return digest(SPACE, policy_key, as_of, h.hexdigest())
+    return digest(SPACE, policy_key, as_of, listing_digest(listing))
 
 
 def tally(findings: Iterable[Finding]) -> dict[str, int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from checker.cache import Cache
 from checker.engines import purity
 from checker.errors import CheckerError, GitError, InputError, PolicyError, Problem
 from checker.escapes import escape_controls
+from checker.git_objects import listing_digest
 from checker.models import Inventory
 from checker.policies import PolicySet
 
@@ -94,8 +94,7 @@ def _worktree_side(repository: git.Repository, head_commit: str, inv_dir: str, p
                 sources.append(source)
         shas = repository.remember(s.data for s in sources)
         blobs = tuple(git.BlobEntry(s.path, sha) for s, sha in zip(sources, shas, strict=True))
-        listing = "".join(f"{b.path}\0{b.sha}\0" for b in blobs)
-        tree = "worktree:" + hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest()
+        tree = "worktree:" + listing_digest((b.path, b.sha) for b in blobs)
         return git.Folder(rel, tree, tuple(sorted(blobs, key=lambda b: b.path)), tuple(problems))
 
     return Side("head", WORKTREE, head_commit,
